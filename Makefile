@@ -1,0 +1,43 @@
+# lnk-chat. `make run` and `make test` do all the set-up on a fresh Debian
+# machine (scripts/setup is idempotent and fast when everything is there).
+
+APP	:= $(notdir $(CURDIR))
+SO	:= $(APP).so
+
+.PHONY: all setup build run test unit e2e conformance fuzz bench clean conf
+
+all: build
+
+setup:
+	@scripts/setup
+
+# kodev names the app after the folder: give it conf/<folder>.conf.
+conf:
+	@if [ "$(APP)" != "lnkchat" ]; then \
+		sed 's#^load.*#load\t\t./$(SO)#' conf/lnkchat.conf > conf/$(APP).conf.tmp && \
+		mv conf/$(APP).conf.tmp conf/$(APP).conf; \
+	fi
+
+build: conf
+	@kodev build
+	@if [ "$(APP)" != "lnkchat" ]; then ln -sf $(SO) lnkchat.so; fi
+
+run: setup build
+	@scripts/run
+
+test: setup build
+	@scripts/test
+
+unit:
+	@$(MAKE) -s -C tests/unit run
+
+conformance: setup build
+	@scripts/conformance
+
+fuzz:
+	@$(MAKE) -s -C tests/fuzz run
+
+clean:
+	@kodev clean || true
+	@rm -f lnkchat.so
+	@$(MAKE) -s -C tests/unit clean

@@ -1,0 +1,266 @@
+/*
+ * Kore lifecycle hooks: configuration in the parent, per-worker services
+ * after fork, the seccomp additions our libraries need, and a 1 s tick.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/seccomp.h>
+
+#include "app/app.h"
+#include "app/config.h"
+#include "app/job.h"
+#include "cache/redis.h"
+#include "lib/password.h"
+#include "store/store.h"
+
+void		kore_parent_configure(int, char **);
+void		kore_worker_configure(void);
+void		kore_worker_teardown(void);
+
+static int	app_started_for_development(void);
+static void	app_tick(void *, u_int64_t);
+static void	app_mkdirs(const char *);
+static void	app_indexes_run(void *);
+static void	app_indexes_done(void *);
+static void	app_indexes_retry(void *, u_int64_t);
+
+static int	indexes_ret;
+
+static pthread_mutex_t	log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char		node_id[32];
+
+/*
+ * Kore's own filters cover its event loop. Added here: threads (tasks,
+ * the mongoc pool: glibc 2.36 uses clone3 and rseq), mongo-c-driver's
+ * socket calls, name resolution, and the file calls of uploads.
+ */
+KORE_SECCOMP_FILTER("lnkchat",
+	KORE_SYSCALL_ALLOW(clone3),
+	KORE_SYSCALL_ALLOW(rseq),
+	KORE_SYSCALL_ALLOW(socket),
+	KORE_SYSCALL_ALLOW(connect),
+	KORE_SYSCALL_ALLOW(getsockopt),
+	KORE_SYSCALL_ALLOW(getsockname),
+	KORE_SYSCALL_ALLOW(getpeername),
+	KORE_SYSCALL_ALLOW(sendmsg),
+	KORE_SYSCALL_ALLOW(recvmsg),
+	KORE_SYSCALL_ALLOW(sendmmsg),
+	KORE_SYSCALL_ALLOW(shutdown),
+	KORE_SYSCALL_ALLOW(uname),
+	KORE_SYSCALL_ALLOW(newfstatat),
+	KORE_SYSCALL_ALLOW(statx),
+	KORE_SYSCALL_ALLOW(fstatfs),
+	KORE_SYSCALL_ALLOW(fsync),
+	KORE_SYSCALL_ALLOW(fdatasync),
+	KORE_SYSCALL_ALLOW(rename),
+	KORE_SYSCALL_ALLOW(renameat),
+	KORE_SYSCALL_ALLOW(mkdir),
+	KORE_SYSCALL_ALLOW(mkdirat),
+	KORE_SYSCALL_ALLOW(unlinkat),
+	KORE_SYSCALL_ALLOW(readlink),
+	KORE_SYSCALL_ALLOW(fchmod),
+	KORE_SYSCALL_ALLOW(getdents64),
+	KORE_SYSCALL_ALLOW(sched_getaffinity),
+	KORE_SYSCALL_ALLOW(sched_yield),
+	KORE_SYSCALL_ALLOW(getrusage),
+	KORE_SYSCALL_ALLOW(sysinfo),
+	KORE_SYSCALL_ALLOW(prctl),
+	KORE_SYSCALL_ALLOW(mremap),
+	KORE_SYSCALL_ALLOW(pipe2),
+	KORE_SYSCALL_ALLOW(eventfd2),
+	KORE_SYSCALL_ALLOW(gettid),
+	KORE_SYSCALL_ALLOW(tgkill),
+	KORE_SYSCALL_ALLOW(getrandom)
+);
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	struct kore_server	*srv;
+	char			err[256];
+	u_int8_t		rnd[6];
+	size_t			i;
+
+	/* Kore logs with printf under -f; a pipe would duplicate lines. */
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (config_load(app_started_for_development(), err, sizeof(err)) == -1) {
+		fprintf(stderr, "lnk-chat: configuration error: %s\n", err);
+		exit(1);
+	}
+
+	if (cfg.jwt_secret_is_default) {
+		kore_log(LOG_WARNING, "JWT_SECRET not set: using the "
+		    "development default (never do this in production)");
+	}
+
+	if (cfg.node_id[0] != '\0') {
+		(void)snprintf(node_id, sizeof(node_id), "%s", cfg.node_id);
+	} else {
+		arc4random_buf(rnd, sizeof(rnd));
+		for (i = 0; i < sizeof(rnd); i++) {
+			(void)snprintf(node_id + i * 2, sizeof(node_id) - i * 2,
+			    "%02x", rnd[i]);
+		}
+	}
+
+	if ((srv = kore_server_lookup("plain")) == NULL) {
+		fprintf(stderr, "lnk-chat: kore.conf has no 'plain' server\n");
+		exit(1);
+	}
+	if (!kore_server_bind(srv, cfg.bind_addr, cfg.port, NULL)) {
+		fprintf(stderr, "lnk-chat: cannot listen on %s:%s "
+		    "(PORT / BIND_ADDRESS)\n", cfg.bind_addr, cfg.port);
+		exit(1);
+	}
+	kore_server_finalize(srv);
+
+	if (cfg.mode == CONFIG_MODE_SERVER)
+		app_mkdirs(cfg.upload_path);
+
+	kore_log(LOG_NOTICE, "lnk-chat node %s (%s mode)", node_id,
+	    cfg.mode == CONFIG_MODE_SERVER ? "server" : "conformance");
+}
+
+void
+kore_worker_configure(void)
+{
+	if (password_init() == -1)
+		fatal("libsodium failed to initialise");
+
+	if (cfg.mode == CONFIG_MODE_SERVER) {
+		if (store_init(cfg.mongodb_uri) == -1)
+			fatal("MONGODB_URI could not be parsed");
+		cache_init();
+		/* One worker creates the indexes, retrying until it can. */
+		if (worker->id == 1)
+			(void)job_start(app_indexes_run, app_indexes_done, NULL);
+	}
+
+	rt_worker_init();
+
+	/* Kore checks timeouts only when the loop wakes: keep it awake. */
+	(void)kore_timer_add(app_tick, 1000, NULL, 0);
+}
+
+void
+kore_worker_teardown(void)
+{
+	rt_worker_teardown();
+	if (cfg.mode == CONFIG_MODE_SERVER)
+		store_cleanup();
+}
+
+int64_t
+app_now_ms(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+void
+app_log(const char *fmt, ...)
+{
+	va_list		ap;
+	char		buf[1024];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+
+	pthread_mutex_lock(&log_lock);
+	printf("[wrk %u]: %s\n", worker != NULL ? worker->id : 0, buf);
+	pthread_mutex_unlock(&log_lock);
+}
+
+const char *
+app_node_id(void)
+{
+	return (node_id);
+}
+
+/*
+ * JWT_SECRET may default only for `make run` (LNK_ENV=development) and
+ * `kodev run`, which execs kore with the shell's $_ still naming kodev.
+ */
+static int
+app_started_for_development(void)
+{
+	const char	*v;
+	size_t		len;
+
+	if ((v = getenv("LNK_ENV")) != NULL && !strcmp(v, "development"))
+		return (1);
+
+	if ((v = getenv("_")) != NULL) {
+		len = strlen(v);
+		if (len >= 5 && !strcmp(v + len - 5, "kodev"))
+			return (1);
+	}
+
+	return (0);
+}
+
+static void
+app_tick(void *arg, u_int64_t now)
+{
+	rt_tick(now);
+}
+
+static void
+app_mkdirs(const char *path)
+{
+	char		buf[PATH_MAX], *p;
+
+	(void)snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			kore_log(LOG_WARNING, "mkdir %s: %s", buf, errno_s);
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+		kore_log(LOG_WARNING, "mkdir %s: %s", buf, errno_s);
+}
+
+static void
+app_indexes_run(void *arg)
+{
+	indexes_ret = store_ensure_indexes();
+}
+
+static void
+app_indexes_done(void *arg)
+{
+	if (indexes_ret == STORE_OK) {
+		kore_log(LOG_NOTICE, "database indexes are in place");
+		return;
+	}
+
+	kore_log(LOG_WARNING, "database indexes not created yet (%d), "
+	    "retrying in 5 s", indexes_ret);
+	(void)kore_timer_add(app_indexes_retry, 5000, NULL,
+	    KORE_TIMER_ONESHOT);
+}
+
+static void
+app_indexes_retry(void *arg, u_int64_t now)
+{
+	(void)job_start(app_indexes_run, app_indexes_done, NULL);
+}

@@ -1,0 +1,63 @@
+/*
+ * Configuration from the environment (SPEC.md §4). Loaded once in the
+ * parent before the workers fork, read-only afterwards.
+ */
+
+#ifndef LNK_APP_CONFIG_H
+#define LNK_APP_CONFIG_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_ORIGINS	16
+
+enum config_mode {
+	CONFIG_MODE_SERVER = 0,
+	/* Protocol layer only, for the official Socket.IO suites. */
+	CONFIG_MODE_CONFORMANCE
+};
+
+struct config {
+	enum config_mode	mode;
+	char			bind_addr[64];
+	char			port[8];
+	char			node_id[16];
+
+	char			mongodb_uri[1024];
+	char			redis_host[256];
+	u_int16_t		redis_port;
+	char			redis_password[256];
+
+	char			jwt_secret[512];
+	int			jwt_secret_is_default;
+	long			jwt_expires_in;
+	long			jwt_refresh_expires_in;
+
+	size_t			max_file_size;
+	char			upload_path[512];
+	char			public_url[512];
+
+	char			*cors_origins[CONFIG_MAX_ORIGINS];
+	size_t			cors_count;
+	int			cors_any;
+
+	u_int32_t		rate_limit_messages;
+	u_int32_t		rate_limit_window;
+	u_int32_t		rate_limit_logins;
+	u_int32_t		rate_limit_uploads;
+	u_int32_t		message_max_length;
+
+	/* Engine.IO timings (ms) and limits. */
+	u_int32_t		ping_interval;
+	u_int32_t		ping_timeout;
+	u_int32_t		connect_timeout;
+	u_int32_t		max_payload;
+};
+
+extern struct config	cfg;
+
+int	config_load(int, char *, size_t);
+int	config_parse_duration(const char *, long *);
+int	config_origin_allowed(const char *);
+
+#endif

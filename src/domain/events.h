@@ -1,0 +1,58 @@
+/*
+ * Events produced by domain operations. A domain function stores first,
+ * then appends what must be announced to an event queue; the worker hands
+ * the queue to the bus once the operation (a task) has finished, in order.
+ *
+ * Kinds:
+ *  EVT_EMIT   emit event `name` with JSON array of args `data` to `room`
+ *  EVT_JOIN   every socket in room `room` (e.g. "user:<id>") joins `arg`
+ *  EVT_LEAVE  every socket in room `room` leaves `arg`
+ * A JOIN placed before an EMIT is applied everywhere before that EMIT is
+ * delivered (SPEC.md §2.8).
+ */
+
+#ifndef LNK_DOMAIN_EVENTS_H
+#define LNK_DOMAIN_EVENTS_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <stddef.h>
+
+#define EVT_EMIT	1
+#define EVT_JOIN	2
+#define EVT_LEAVE	3
+
+#define EVT_ROOM_MAX	64
+#define EVT_NAME_MAX	32
+
+struct json;
+
+struct evt {
+	int			kind;
+	char			room[EVT_ROOM_MAX];
+	char			arg[EVT_ROOM_MAX];	/* JOIN/LEAVE target */
+	char			name[EVT_NAME_MAX];	/* EMIT event name */
+	char			*data;			/* EMIT: JSON object */
+	size_t			len;
+	TAILQ_ENTRY(evt)	list;
+};
+
+TAILQ_HEAD(evq, evt);
+
+void	evq_init(struct evq *);
+void	evq_clear(struct evq *);
+/* Takes a copy of the JSON object written into j (one value). */
+void	evq_emit(struct evq *, const char *, const char *, struct json *);
+void	evq_emit_raw(struct evq *, const char *, const char *,
+	    const void *, size_t);
+void	evq_join(struct evq *, const char *, const char *);
+void	evq_leave(struct evq *, const char *, const char *);
+
+/*
+ * Implemented by the realtime layer (src/socketio/bus.c): deliver every
+ * event of the queue to local sockets, other workers and other nodes,
+ * in order. Called on a worker's event loop, never in a task thread.
+ */
+void	bus_publish(struct evq *);
+
+#endif

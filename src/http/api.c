@@ -1,0 +1,617 @@
+/*
+ * REST dispatch: route matching, CORS, request copy, task execution and
+ * the single response / error path (see api.h).
+ */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/tasks.h>
+
+#include "app/app.h"
+#include "app/config.h"
+#include "app/metrics.h"
+#include "http/api.h"
+#include "http/guard.h"
+#include "store/store.h"
+
+struct api_state {
+	struct kore_task	task;
+	int			task_started;
+	struct api_ctx		ctx;
+};
+
+static const struct api_route	*api_match(const char *, int, struct api_ctx *,
+				    int *);
+static int	api_match_pattern(const char *, char *, struct api_ctx *);
+static int	api_prepare(struct http_request *, struct api_ctx *);
+static void	api_parse_query(struct http_request *, struct api_ctx *);
+static int	api_read_body(struct http_request *, struct api_ctx *);
+static int	api_task(struct kore_task *);
+static void	api_run(struct api_ctx *);
+static int	api_respond(struct http_request *, struct api_ctx *);
+static void	api_cors(struct http_request *);
+static int	api_preflight(struct http_request *);
+static int	api_immediate(struct http_request *, int, const char *);
+static void	api_state_free(struct http_request *);
+static void	api_error_body(struct api_ctx *, int, const char *,
+		    const char * const *, size_t);
+
+static const struct api_route	*route_tables[] = {
+	auth_routes,
+	users_routes,
+	health_routes,
+	NULL
+};
+
+static const struct {
+	int		code;
+	const char	*text;
+} reasons[] = {
+	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+	{ 400, "Bad Request" }, { 401, "Unauthorized" },
+	{ 403, "Forbidden" }, { 404, "Not Found" },
+	{ 405, "Method Not Allowed" }, { 409, "Conflict" },
+	{ 413, "Payload Too Large" }, { 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Entity" }, { 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+	{ 0, NULL }
+};
+
+int
+api_dispatch(struct http_request *req)
+{
+	struct api_state	*st;
+	const struct api_route	*r;
+	int			allowed;
+	char			msg[600];
+
+	if (http_state_exists(req)) {
+		st = http_state_get(req);
+		if (st->task_started &&
+		    kore_task_state(&st->task) != KORE_TASK_STATE_FINISHED) {
+			http_request_sleep(req);
+			return (KORE_RESULT_RETRY);
+		}
+		return (api_respond(req, &st->ctx));
+	}
+
+	if (req->method == HTTP_METHOD_OPTIONS)
+		return (api_preflight(req));
+
+	if ((r = api_match(req->path, req->method, NULL, &allowed)) == NULL) {
+		if (allowed)
+			return (api_immediate(req, 405, "Method Not Allowed"));
+		(void)snprintf(msg, sizeof(msg), "Cannot %s %s",
+		    http_method_text(req->method), req->path);
+		return (api_immediate(req, 404, msg));
+	}
+
+	st = http_state_create(req, sizeof(*st), api_state_free);
+	st->ctx.route = api_match(req->path, req->method, &st->ctx, &allowed);
+	st->ctx.started = app_now_ms();
+	st->ctx.status = 200;
+	st->ctx.content_type = "application/json; charset=utf-8";
+	json_init(&st->ctx.out);
+	evq_init(&st->ctx.events);
+
+	if (api_prepare(req, &st->ctx) == -1)
+		return (api_respond(req, &st->ctx));
+
+	if (r->flags & API_INLINE) {
+		api_run(&st->ctx);
+		return (api_respond(req, &st->ctx));
+	}
+
+	kore_task_create(&st->task, api_task);
+	kore_task_bind_request(&st->task, req);
+	st->task_started = 1;
+	kore_task_run(&st->task);
+
+	return (KORE_RESULT_RETRY);
+}
+
+const char *
+api_query(struct api_ctx *ctx, const char *key)
+{
+	int		i;
+
+	for (i = 0; i < ctx->nquery; i++) {
+		if (!strcmp(ctx->query[i].key, key))
+			return (ctx->query[i].value);
+	}
+
+	return (NULL);
+}
+
+const char *
+api_param(struct api_ctx *ctx, int idx)
+{
+	if (idx < 0 || idx >= ctx->nparams)
+		return (NULL);
+
+	return (ctx->params[idx]);
+}
+
+/*
+ * Path ids must be ObjectIds; anything else is the client's mistake
+ * (400), never a 500 from the driver.
+ */
+int
+api_param_oid(struct api_ctx *ctx, int idx, bson_oid_t *oid)
+{
+	const char	*s;
+
+	s = api_param(ctx, idx);
+	if (s == NULL || strlen(s) != 24 || !bson_oid_is_valid(s, 24)) {
+		api_error(ctx, 400, "Invalid id: must be a 24-character "
+		    "hexadecimal ObjectId");
+		return (-1);
+	}
+
+	bson_oid_init_from_string(oid, s);
+	return (0);
+}
+
+yajl_val
+api_body(struct api_ctx *ctx)
+{
+	return (ctx->json);
+}
+
+struct json *
+api_out(struct api_ctx *ctx)
+{
+	return (&ctx->out);
+}
+
+void
+api_reply(struct api_ctx *ctx, int status)
+{
+	ctx->status = status;
+	ctx->has_body = 1;
+}
+
+void
+api_no_content(struct api_ctx *ctx)
+{
+	json_reset(&ctx->out);
+	ctx->status = 204;
+	ctx->has_body = 0;
+}
+
+void
+api_error(struct api_ctx *ctx, int status, const char *fmt, ...)
+{
+	va_list		ap;
+	char		msg[1024];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	api_error_body(ctx, status, msg, NULL, 0);
+}
+
+void
+api_error_list(struct api_ctx *ctx, int status, const char * const *msgs,
+    size_t n)
+{
+	api_error_body(ctx, status, NULL, msgs, n);
+}
+
+void
+api_store_error(struct api_ctx *ctx, int err)
+{
+	switch (err) {
+	case STORE_DOWN:
+		api_error(ctx, 503, "Database unavailable, try again later");
+		break;
+	case STORE_DUP:
+		api_error(ctx, 409, "Conflict");
+		break;
+	case STORE_NOTFOUND:
+		api_error(ctx, 404, "Not found");
+		break;
+	default:
+		api_error(ctx, 500, "Internal server error");
+		break;
+	}
+}
+
+void
+api_header(struct api_ctx *ctx, const char *name, const char *fmt, ...)
+{
+	struct api_header	*h;
+	va_list			ap;
+	int			i;
+
+	h = NULL;
+	for (i = 0; i < ctx->nheaders; i++) {
+		if (!strcasecmp(ctx->headers[i].name, name)) {
+			h = &ctx->headers[i];
+			break;
+		}
+	}
+
+	if (h == NULL) {
+		if (ctx->nheaders == API_MAX_HEADERS)
+			return;
+		h = &ctx->headers[ctx->nheaders++];
+	}
+
+	(void)snprintf(h->name, sizeof(h->name), "%s", name);
+	va_start(ap, fmt);
+	(void)vsnprintf(h->value, sizeof(h->value), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+api_reason(int code)
+{
+	int		i;
+
+	for (i = 0; reasons[i].text != NULL; i++) {
+		if (reasons[i].code == code)
+			return (reasons[i].text);
+	}
+
+	return ("Error");
+}
+
+/*
+ * One error envelope for everything: {statusCode, message, error}. 401s
+ * keep the original's exact body {statusCode, message:"Unauthorized"}.
+ */
+static void
+api_error_body(struct api_ctx *ctx, int status, const char *msg,
+    const char * const *msgs, size_t n)
+{
+	struct json	*j;
+	size_t		i;
+
+	json_reset(&ctx->out);
+	j = &ctx->out;
+
+	json_obj_open(j);
+	json_kint(j, "statusCode", status);
+	json_key(j, "message");
+	if (msgs != NULL) {
+		json_arr_open(j);
+		for (i = 0; i < n; i++)
+			json_str(j, msgs[i]);
+		json_arr_close(j);
+	} else {
+		json_str(j, msg);
+	}
+	if (status != 401)
+		json_kstr(j, "error", api_reason(status));
+	json_obj_close(j);
+
+	ctx->status = status;
+	ctx->has_body = 1;
+}
+
+static const struct api_route *
+api_match(const char *path, int method, struct api_ctx *ctx, int *allowed)
+{
+	const struct api_route	*r;
+	char			buf[1024];
+	size_t			len;
+	int			t, m;
+
+	*allowed = 0;
+	if ((len = strlen(path)) >= sizeof(buf))
+		return (NULL);
+
+	/* Express routing is not strict: "/x/" is "/x". */
+	memcpy(buf, path, len + 1);
+	if (len > 1 && buf[len - 1] == '/')
+		buf[len - 1] = '\0';
+
+	m = method == HTTP_METHOD_HEAD ? HTTP_METHOD_GET : method;
+
+	for (t = 0; route_tables[t] != NULL; t++) {
+		for (r = route_tables[t]; r->pattern != NULL; r++) {
+			if (!api_match_pattern(r->pattern, buf, NULL))
+				continue;
+			if (!(r->methods & m)) {
+				*allowed |= r->methods;
+				continue;
+			}
+			(void)api_match_pattern(r->pattern, buf, ctx);
+			return (r);
+		}
+	}
+
+	return (NULL);
+}
+
+/* Segment match; ":name" matches one non-empty segment. */
+static int
+api_match_pattern(const char *pattern, char *path, struct api_ctx *ctx)
+{
+	const char	*p, *pe;
+	char		*s, *se;
+	size_t		plen, slen;
+
+	p = pattern;
+	s = path;
+
+	for (;;) {
+		if (*p == '\0' || *s == '\0')
+			return (*p == '\0' && *s == '\0');
+		if (*p != '/' || *s != '/')
+			return (0);
+		p++;
+		s++;
+
+		pe = strchr(p, '/');
+		plen = pe ? (size_t)(pe - p) : strlen(p);
+		se = strchr(s, '/');
+		slen = se ? (size_t)(se - s) : strlen(s);
+
+		if (*p == ':') {
+			if (slen == 0)
+				return (0);
+			if (ctx != NULL && ctx->nparams < API_MAX_PARAMS) {
+				ctx->params[ctx->nparams] = kore_malloc(slen + 1);
+				memcpy(ctx->params[ctx->nparams], s, slen);
+				ctx->params[ctx->nparams][slen] = '\0';
+				ctx->nparams++;
+			}
+		} else if (plen != slen || strncmp(p, s, plen)) {
+			return (0);
+		}
+
+		p += plen;
+		s += slen;
+	}
+}
+
+static int
+api_prepare(struct http_request *req, struct api_ctx *ctx)
+{
+	const char	*auth;
+
+	ctx->method = req->method;
+	ctx->path = kore_strdup(req->path);
+
+	if (http_request_header(req, "authorization", &auth))
+		ctx->authorization = kore_strdup(auth);
+
+	api_parse_query(req, ctx);
+
+	if (req->method == HTTP_METHOD_POST || req->method == HTTP_METHOD_PUT ||
+	    req->method == HTTP_METHOD_PATCH) {
+		if (api_read_body(req, ctx) == -1)
+			return (-1);
+	}
+
+	return (0);
+}
+
+static void
+api_parse_query(struct http_request *req, struct api_ctx *ctx)
+{
+	char		*qs, *pair, *next, *eq;
+
+	if (req->query_string == NULL || *req->query_string == '\0')
+		return;
+
+	qs = kore_strdup(req->query_string);
+	ctx->priv = qs;		/* freed with the state */
+
+	for (pair = qs; pair != NULL && ctx->nquery < API_MAX_QUERY;
+	    pair = next) {
+		if ((next = strchr(pair, '&')) != NULL)
+			*next++ = '\0';
+		if (*pair == '\0')
+			continue;
+		if ((eq = strchr(pair, '=')) != NULL)
+			*eq++ = '\0';
+		else
+			eq = pair + strlen(pair);
+		if (http_argument_urldecode(pair) != KORE_RESULT_OK ||
+		    http_argument_urldecode(eq) != KORE_RESULT_OK)
+			continue;
+		/* The first occurrence wins, like a single-valued DTO. */
+		if (api_query(ctx, pair) != NULL)
+			continue;
+		ctx->query[ctx->nquery].key = pair;
+		ctx->query[ctx->nquery].value = eq;
+		ctx->nquery++;
+	}
+}
+
+static int
+api_read_body(struct http_request *req, struct api_ctx *ctx)
+{
+	ssize_t		r;
+	size_t		off;
+	char		err[256];
+
+	if (ctx->route->flags & API_MULTIPART)
+		return (0);
+
+	if (req->content_length > API_BODY_MAX) {
+		api_error(ctx, 413, "Request body is larger than %d bytes",
+		    API_BODY_MAX);
+		return (-1);
+	}
+
+	ctx->body = kore_malloc(req->content_length + 1);
+	off = 0;
+	while (off < req->content_length) {
+		r = http_body_read(req, ctx->body + off,
+		    req->content_length - off);
+		if (r == -1) {
+			api_error(ctx, 400, "Could not read the request body");
+			return (-1);
+		}
+		if (r == 0)
+			break;
+		off += (size_t)r;
+	}
+	ctx->body[off] = '\0';
+	ctx->body_len = off;
+
+	/* An empty body is an empty object, as with express.json(). */
+	if (off == 0)
+		return (0);
+
+	ctx->json = json_parse(ctx->body, off, err, sizeof(err));
+	if (ctx->json == NULL) {
+		api_error(ctx, 400, "Malformed JSON in request body");
+		return (-1);
+	}
+	if (!YAJL_IS_OBJECT(ctx->json)) {
+		api_error(ctx, 400, "Request body must be a JSON object");
+		return (-1);
+	}
+
+	return (0);
+}
+
+static int
+api_task(struct kore_task *t)
+{
+	struct api_state	*st;
+
+	st = (struct api_state *)t;
+	api_run(&st->ctx);
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+api_run(struct api_ctx *ctx)
+{
+	if (ctx->route->flags & API_AUTH) {
+		if (guard_authenticate(ctx) == -1)
+			return;
+	}
+
+	ctx->route->handler(ctx);
+}
+
+static int
+api_respond(struct http_request *req, struct api_ctx *ctx)
+{
+	const u_int8_t	*data;
+	size_t		len;
+	int		i;
+
+	api_cors(req);
+
+	for (i = 0; i < ctx->nheaders; i++) {
+		http_response_header(req, ctx->headers[i].name,
+		    ctx->headers[i].value);
+	}
+
+	if (ctx->status == 204 || !ctx->has_body) {
+		http_response(req, ctx->status, NULL, 0);
+	} else {
+		data = json_data(&ctx->out, &len);
+		http_response_header(req, "content-type", ctx->content_type);
+		http_response_header(req, "cache-control", "no-store");
+		http_response(req, ctx->status, data, len);
+	}
+
+	metrics_http(ctx->route->pattern, ctx->method, ctx->status,
+	    app_now_ms() - ctx->started);
+
+	/* Stored first, announced after: the client already has its reply. */
+	if (!TAILQ_EMPTY(&ctx->events))
+		bus_publish(&ctx->events);
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+api_cors(struct http_request *req)
+{
+	const char	*origin;
+
+	if (!http_request_header(req, "origin", &origin))
+		return;
+	if (!config_origin_allowed(origin))
+		return;
+
+	http_response_header(req, "access-control-allow-origin", origin);
+	http_response_header(req, "access-control-allow-credentials", "true");
+	http_response_header(req, "vary", "Origin");
+	http_response_header(req, "access-control-expose-headers",
+	    "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+	    "Retry-After");
+}
+
+static int
+api_preflight(struct http_request *req)
+{
+	const char	*hdrs;
+
+	api_cors(req);
+	http_response_header(req, "access-control-allow-methods",
+	    "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS");
+	if (http_request_header(req, "access-control-request-headers", &hdrs))
+		http_response_header(req, "access-control-allow-headers", hdrs);
+	else
+		http_response_header(req, "access-control-allow-headers",
+		    "Authorization, Content-Type");
+	http_response_header(req, "access-control-max-age", "600");
+	http_response(req, 204, NULL, 0);
+
+	return (KORE_RESULT_OK);
+}
+
+/* 404/405 before any state exists. */
+static int
+api_immediate(struct http_request *req, int status, const char *msg)
+{
+	struct api_ctx		ctx;
+	const u_int8_t		*data;
+	size_t			len;
+
+	memset(&ctx, 0, sizeof(ctx));
+	json_init(&ctx.out);
+	api_error(&ctx, status, "%s", msg);
+
+	api_cors(req);
+	data = json_data(&ctx.out, &len);
+	http_response_header(req, "content-type",
+	    "application/json; charset=utf-8");
+	http_response(req, status, data, len);
+	json_free(&ctx.out);
+
+	metrics_http("unmatched", req->method, status, 0);
+	return (KORE_RESULT_OK);
+}
+
+static void
+api_state_free(struct http_request *req)
+{
+	struct api_state	*st;
+	int			i;
+
+	if ((st = http_state_get(req)) == NULL)
+		return;
+
+	json_free(&st->ctx.out);
+	evq_clear(&st->ctx.events);
+	if (st->ctx.json != NULL)
+		yajl_tree_free(st->ctx.json);
+	for (i = 0; i < st->ctx.nparams; i++)
+		kore_free(st->ctx.params[i]);
+	kore_free(st->ctx.path);
+	kore_free(st->ctx.body);
+	kore_free(st->ctx.authorization);
+	kore_free(st->ctx.priv);
+}

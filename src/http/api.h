@@ -1,0 +1,136 @@
+/*
+ * The REST layer's request context and the helpers every handler uses.
+ *
+ * A request is matched against the route tables on the worker, its body
+ * and query are copied into a struct api_ctx, and the handler runs on a
+ * Kore task thread (blocking MongoDB / Redis calls are fine there). The
+ * worker then writes the response and publishes the events the handler
+ * queued. Handlers must not call Kore functions: only what is declared
+ * here, lib/, store/, cache/ and domain/.
+ */
+
+#ifndef LNK_HTTP_API_H
+#define LNK_HTTP_API_H
+
+#include <sys/types.h>
+
+#include <bson/bson.h>
+#include <yajl/yajl_tree.h>
+
+#include "domain/events.h"
+#include "lib/json.h"
+
+#define API_AUTH		0x01	/* needs a valid access token */
+#define API_INLINE		0x02	/* no blocking I/O: runs on the worker */
+#define API_MULTIPART		0x04	/* multipart body kept on disk */
+
+#define API_MAX_PARAMS		4
+#define API_MAX_QUERY		24
+#define API_MAX_HEADERS		12
+#define API_BODY_MAX		(1024 * 1024)
+
+/* Method bits (same values as Kore's HTTP_METHOD_*). */
+#define API_GET			0x0001
+#define API_POST		0x0002
+#define API_PUT			0x0004
+#define API_DELETE		0x0010
+#define API_PATCH		0x0080
+
+struct api_ctx;
+struct http_request;
+
+struct api_route {
+	int		methods;
+	const char	*pattern;	/* "/api/messages/:id/read" */
+	int		flags;
+	void		(*handler)(struct api_ctx *);
+};
+
+/* The authenticated caller, filled by the guard before the handler. */
+struct api_user {
+	bson_oid_t	oid;
+	char		id[25];
+	char		name[256];
+	char		avatar[1024];
+	int		is_verified;
+	int		is_premium;
+};
+
+struct api_query {
+	char		*key;
+	char		*value;
+};
+
+struct api_header {
+	char		name[48];
+	char		value[256];
+};
+
+/* A multipart upload (API_MULTIPART): the file part inside the body. */
+struct api_upload {
+	int		present;
+	char		filename[256];
+	char		body_path[512];		/* body on disk, or "" */
+	const u_int8_t	*body_mem;		/* body in memory */
+	size_t		offset;
+	size_t		length;
+	size_t		content_length;
+};
+
+struct api_ctx {
+	const struct api_route	*route;
+	int			method;
+	char			*path;
+	char			*params[API_MAX_PARAMS];
+	int			nparams;
+	struct api_query	query[API_MAX_QUERY];
+	int			nquery;
+	char			*body;
+	size_t			body_len;
+	yajl_val		json;
+	char			*authorization;
+	struct api_upload	upload;
+
+	struct api_user		user;
+
+	/* response */
+	int			status;
+	struct json		out;
+	int			has_body;
+	const char		*content_type;
+	struct api_header	headers[API_MAX_HEADERS];
+	int			nheaders;
+
+	struct evq		events;
+	int64_t			started;
+	void			*priv;
+};
+
+/* Route tables, one per resource file (NULL pattern ends a table). */
+extern const struct api_route	auth_routes[];
+extern const struct api_route	users_routes[];
+extern const struct api_route	health_routes[];
+
+/* Request accessors. */
+const char	*api_query(struct api_ctx *, const char *);
+const char	*api_param(struct api_ctx *, int);
+int		api_param_oid(struct api_ctx *, int, bson_oid_t *);
+yajl_val	api_body(struct api_ctx *);
+
+/* Responses. The body is written into ctx->out with the json_* calls. */
+struct json	*api_out(struct api_ctx *);
+void		api_reply(struct api_ctx *, int);
+void		api_no_content(struct api_ctx *);
+void		api_error(struct api_ctx *, int, const char *, ...)
+		    __attribute__((format (printf, 3, 4)));
+void		api_error_list(struct api_ctx *, int, const char * const *,
+		    size_t);
+void		api_store_error(struct api_ctx *, int);
+void		api_header(struct api_ctx *, const char *, const char *, ...)
+		    __attribute__((format (printf, 3, 4)));
+const char	*api_reason(int);
+
+/* Exported for Kore (kore.conf routes). */
+int		api_dispatch(struct http_request *);
+
+#endif

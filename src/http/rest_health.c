@@ -1,0 +1,189 @@
+/*
+ * /api/health: liveness, readiness and dependency checks. The database
+ * is required (503 when it is down); Redis is optional (reported as
+ * "degraded", still 200). Every answer has the same shape.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "app/config.h"
+#include "cache/redis.h"
+#include "http/api.h"
+#include "store/store.h"
+
+#define HEALTH_DB	0x01
+#define HEALTH_REDIS	0x02
+
+struct health_check {
+	const char	*name;
+	int		up;
+	int64_t		ms;
+};
+
+static void	health_all(struct api_ctx *);
+static void	health_live(struct api_ctx *);
+static void	health_database(struct api_ctx *);
+static void	health_redis(struct api_ctx *);
+static void	health_status(struct api_ctx *);
+static void	health_run(struct api_ctx *, int);
+static void	health_entry(struct json *, const struct health_check *);
+
+const struct api_route health_routes[] = {
+	{ API_GET, "/api/health", 0, health_all },
+	{ API_GET, "/api/health/ready", 0, health_all },
+	{ API_GET, "/api/health/live", API_INLINE, health_live },
+	{ API_GET, "/api/health/database", 0, health_database },
+	{ API_GET, "/api/health/redis", 0, health_redis },
+	{ API_GET, "/api/health/status", API_INLINE, health_status },
+	{ 0, NULL, 0, NULL }
+};
+
+static int64_t	started_at;
+
+static void
+health_all(struct api_ctx *ctx)
+{
+	health_run(ctx, HEALTH_DB | HEALTH_REDIS);
+}
+
+static void
+health_database(struct api_ctx *ctx)
+{
+	health_run(ctx, HEALTH_DB);
+}
+
+static void
+health_redis(struct api_ctx *ctx)
+{
+	health_run(ctx, HEALTH_REDIS);
+}
+
+/* The process answers: that is all liveness means. */
+static void
+health_live(struct api_ctx *ctx)
+{
+	health_run(ctx, 0);
+}
+
+static void
+health_status(struct api_ctx *ctx)
+{
+	struct json	*j;
+	int64_t		now;
+	char		ts[32];
+
+	now = app_now_ms();
+	if (started_at == 0)
+		started_at = now;
+	json_iso8601(now, ts, sizeof(ts));
+
+	j = api_out(ctx);
+	json_obj_open(j);
+	json_kstr(j, "status", "ok");
+	json_kstr(j, "timestamp", ts);
+	json_key(j, "uptime");
+	json_double(j, (double)(now - started_at) / 1000.0);
+	json_kstr(j, "version", "1.0.0");
+	json_kstr(j, "environment", cfg.jwt_secret_is_default ?
+	    "development" : "production");
+	json_kstr(j, "node", app_node_id());
+	json_obj_close(j);
+
+	api_reply(ctx, 200);
+}
+
+static void
+health_run(struct api_ctx *ctx, int which)
+{
+	struct health_check	checks[2];
+	struct json		*j;
+	char			ts[32];
+	int			n, i, db_down, degraded;
+
+	if (started_at == 0)
+		started_at = app_now_ms();
+
+	n = 0;
+	db_down = 0;
+	degraded = 0;
+
+	if (which & HEALTH_DB) {
+		checks[n].name = "mongodb";
+		checks[n].up = store_ping(&checks[n].ms) == STORE_OK;
+		db_down = !checks[n].up;
+		n++;
+	}
+	if (which & HEALTH_REDIS) {
+		checks[n].name = "redis";
+		checks[n].up = cache_ping(&checks[n].ms) == 0;
+		degraded = !checks[n].up;
+		n++;
+	}
+
+	j = api_out(ctx);
+	json_obj_open(j);
+	json_kstr(j, "status", db_down ? "error" : degraded ? "degraded" : "ok");
+
+	json_key(j, "info");
+	json_obj_open(j);
+	for (i = 0; i < n; i++) {
+		if (checks[i].up)
+			health_entry(j, &checks[i]);
+	}
+	json_obj_close(j);
+
+	json_key(j, "error");
+	json_obj_open(j);
+	for (i = 0; i < n; i++) {
+		if (!checks[i].up)
+			health_entry(j, &checks[i]);
+	}
+	json_obj_close(j);
+
+	json_key(j, "details");
+	json_obj_open(j);
+	for (i = 0; i < n; i++)
+		health_entry(j, &checks[i]);
+	json_obj_close(j);
+
+	json_iso8601(app_now_ms(), ts, sizeof(ts));
+	json_kstr(j, "timestamp", ts);
+	json_obj_close(j);
+
+	api_reply(ctx, db_down ? 503 : 200);
+}
+
+static void
+health_entry(struct json *j, const struct health_check *c)
+{
+	char		host[256], ts[32];
+	u_int16_t	port;
+
+	json_key(j, c->name);
+	json_obj_open(j);
+	json_kstr(j, "status", c->up ? "up" : "down");
+	json_kint(j, "responseTimeMs", c->ms);
+
+	if (!strcmp(c->name, "mongodb")) {
+		store_host(host, sizeof(host), &port);
+		json_kstr(j, "state", c->up ? "connected" : "disconnected");
+		json_kstr(j, "database", store_dbname());
+		json_kstr(j, "host", host);
+		json_kint(j, "port", port);
+	} else {
+		json_iso8601(app_now_ms(), ts, sizeof(ts));
+		json_kstr(j, "connectionStatus",
+		    c->up ? "connected" : "disconnected");
+		if (c->up)
+			json_kstr(j, "ping", "PONG");
+		json_kstr(j, "host", cfg.redis_host);
+		json_kint(j, "port", cfg.redis_port);
+		json_kstr(j, "lastChecked", ts);
+	}
+
+	json_obj_close(j);
+}

@@ -1,0 +1,33 @@
+/*
+ * Access and refresh tokens: HS256 JWTs signed and checked with libjwt.
+ * Pure C (no Kore) so the checks are unit-tested on their own.
+ */
+
+#ifndef LNK_LIB_TOKEN_H
+#define LNK_LIB_TOKEN_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#define TOKEN_ACCESS		1
+#define TOKEN_REFRESH		2
+
+#define TOKEN_OK		0
+#define TOKEN_INVALID		-1	/* malformed, bad signature, bad alg */
+#define TOKEN_EXPIRED		-2
+#define TOKEN_WRONG_TYPE	-3
+
+struct token_claims {
+	char		uid[25];
+	int		typ;
+	int64_t		iat;
+	int64_t		exp;
+	char		jti[33];
+};
+
+/* Returns a malloc'd token or NULL. */
+char	*token_issue(const char *, const char *, int, int64_t, int64_t);
+int	token_verify(const char *, const char *, int, int64_t,
+	    struct token_claims *);
+
+#endif

@@ -1,0 +1,305 @@
+/*
+ * The MongoDB client pool, error classification, and start-up indexes.
+ *
+ * Timeouts are tight on purpose: when the database is down a request
+ * should fail with a quick 503, not hold a task thread for 30 seconds.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <mongoc/mongoc.h>
+
+#include "app/app.h"
+#include "store/store.h"
+
+struct store_index {
+	int		coll;
+	const char	*name;
+	const char	*keys;		/* relaxed extended JSON */
+	int		unique;
+};
+
+static int	store_ensure_index(const struct store_index *);
+
+static const char *coll_names[STORE_NCOLL] = {
+	"users", "conversations", "messages", "messagereads"
+};
+
+/*
+ * Every index is valid on MongoDB and accepted by FerretDB v1.24: no
+ * partial, sparse or text indexes. Messages without a clientMessageId
+ * store their own id there, so the unique index needs no filter.
+ */
+static const struct store_index indexes[] = {
+	{ STORE_USERS, "emailKey_1", "{\"emailKey\": 1}", 1 },
+	{ STORE_USERS, "phoneKey_1", "{\"phoneKey\": 1}", 1 },
+	{ STORE_CONVERSATIONS, "participants_1_lastMessageAt_-1",
+	    "{\"participants\": 1, \"lastMessageAt\": -1}", 0 },
+	{ STORE_CONVERSATIONS, "type_1_participants_1",
+	    "{\"type\": 1, \"participants\": 1}", 0 },
+	{ STORE_MESSAGES, "conversationId_1_seq_1",
+	    "{\"conversationId\": 1, \"seq\": 1}", 0 },
+	{ STORE_MESSAGES, "conversationId_1_createdAt_-1",
+	    "{\"conversationId\": 1, \"createdAt\": -1}", 0 },
+	{ STORE_MESSAGES, "conversationId_1_senderId_1_clientMessageId_1",
+	    "{\"conversationId\": 1, \"senderId\": 1, "
+	    "\"clientMessageId\": 1}", 1 },
+	{ STORE_MESSAGES, "senderId_1_createdAt_-1",
+	    "{\"senderId\": 1, \"createdAt\": -1}", 0 },
+	{ STORE_MESSAGEREADS, "messageId_1_userId_1",
+	    "{\"messageId\": 1, \"userId\": 1}", 1 },
+	{ STORE_MESSAGEREADS, "conversationId_1_userId_1_readAt_-1",
+	    "{\"conversationId\": 1, \"userId\": 1, \"readAt\": -1}", 0 },
+	{ -1, NULL, NULL, 0 }
+};
+
+static mongoc_client_pool_t		*pool;
+static mongoc_uri_t			*uri;
+static char				dbname[128];
+static __thread mongoc_client_t		*tl_client;
+static __thread mongoc_collection_t	*tl_coll[STORE_NCOLL];
+
+int
+store_init(const char *uristr)
+{
+	bson_error_t		err;
+	const char		*db;
+
+	mongoc_init();
+
+	if ((uri = mongoc_uri_new_with_error(uristr, &err)) == NULL) {
+		app_log("MONGODB_URI: %s", err.message);
+		return (-1);
+	}
+
+	if ((db = mongoc_uri_get_database(uri)) == NULL || *db == '\0')
+		db = "lnk_db";
+	(void)snprintf(dbname, sizeof(dbname), "%s", db);
+
+	/* Keep what the operator set in the URI; tighten the rest. */
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(uri,
+		    MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 2000);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(uri,
+		    MONGOC_URI_CONNECTTIMEOUTMS, 2000);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(uri,
+		    MONGOC_URI_SOCKETTIMEOUTMS, 15000);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_HEARTBEATFREQUENCYMS))
+		mongoc_uri_set_option_as_int32(uri,
+		    MONGOC_URI_HEARTBEATFREQUENCYMS, 2000);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_MAXPOOLSIZE))
+		mongoc_uri_set_option_as_int32(uri,
+		    MONGOC_URI_MAXPOOLSIZE, 64);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_APPNAME))
+		mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_APPNAME,
+		    "lnk-chat");
+
+	if ((pool = mongoc_client_pool_new(uri)) == NULL) {
+		app_log("MONGODB_URI: cannot create the client pool");
+		return (-1);
+	}
+	mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
+
+	return (0);
+}
+
+void
+store_cleanup(void)
+{
+	if (pool != NULL)
+		mongoc_client_pool_destroy(pool);
+	if (uri != NULL)
+		mongoc_uri_destroy(uri);
+	pool = NULL;
+	uri = NULL;
+}
+
+const char *
+store_dbname(void)
+{
+	return (dbname);
+}
+
+void
+store_host(char *buf, size_t len, u_int16_t *port)
+{
+	const mongoc_host_list_t	*h;
+
+	h = mongoc_uri_get_hosts(uri);
+	if (h == NULL) {
+		(void)snprintf(buf, len, "unknown");
+		*port = 0;
+		return;
+	}
+
+	(void)snprintf(buf, len, "%s", h->host);
+	*port = h->port;
+}
+
+/*
+ * Task threads live as long as the worker, so each keeps one pooled
+ * client and its collection handles for good.
+ */
+mongoc_collection_t *
+store_coll(int which)
+{
+	if (tl_client == NULL) {
+		tl_client = mongoc_client_pool_pop(pool);
+		memset(tl_coll, 0, sizeof(tl_coll));
+	}
+
+	if (tl_coll[which] == NULL) {
+		tl_coll[which] = mongoc_client_get_collection(tl_client,
+		    dbname, coll_names[which]);
+	}
+
+	return (tl_coll[which]);
+}
+
+int
+store_error(const char *what, const bson_error_t *err)
+{
+	if (err->domain == MONGOC_ERROR_SERVER_SELECTION ||
+	    err->domain == MONGOC_ERROR_STREAM ||
+	    (err->domain == MONGOC_ERROR_CLIENT &&
+	    err->code == MONGOC_ERROR_CLIENT_AUTHENTICATE)) {
+		app_log("store: %s: database unavailable: %s", what,
+		    err->message);
+		return (STORE_DOWN);
+	}
+
+	if (err->code == 11000 || err->code == 11001)
+		return (STORE_DUP);
+
+	app_log("store: %s: %s (domain %u, code %u)", what, err->message,
+	    err->domain, err->code);
+	return (STORE_ERROR);
+}
+
+int
+store_ping(int64_t *ms)
+{
+	bson_t		cmd, reply;
+	bson_error_t	err;
+	int64_t		start;
+	int		ok;
+
+	start = app_now_ms();
+	(void)store_coll(STORE_USERS);
+
+	bson_init(&cmd);
+	BSON_APPEND_INT32(&cmd, "ping", 1);
+	ok = mongoc_client_command_simple(tl_client, dbname, &cmd, NULL,
+	    &reply, &err);
+	bson_destroy(&cmd);
+	bson_destroy(&reply);
+
+	*ms = app_now_ms() - start;
+	if (!ok)
+		return (store_error("ping", &err));
+
+	return (STORE_OK);
+}
+
+int
+store_find_one(int coll, const bson_t *filter, const bson_t *opts,
+    bson_t *out)
+{
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_error_t		err;
+	bson_t			o;
+	int			ret;
+
+	bson_init(&o);
+	if (opts != NULL)
+		bson_copy_to_excluding_noinit(opts, &o, "limit", NULL);
+	BSON_APPEND_INT64(&o, "limit", 1);
+
+	cur = mongoc_collection_find_with_opts(store_coll(coll), filter,
+	    &o, NULL);
+	bson_destroy(&o);
+
+	ret = STORE_NOTFOUND;
+	if (mongoc_cursor_next(cur, &doc)) {
+		if (out != NULL)
+			bson_copy_to(doc, out);
+		ret = STORE_OK;
+	} else if (mongoc_cursor_error(cur, &err)) {
+		ret = store_error("find_one", &err);
+	}
+
+	mongoc_cursor_destroy(cur);
+	return (ret);
+}
+
+/* Returns the count, or a negative STORE_* error. */
+int64_t
+store_count(int coll, const bson_t *filter)
+{
+	bson_error_t	err;
+	int64_t		n;
+
+	n = mongoc_collection_count_documents(store_coll(coll), filter,
+	    NULL, NULL, NULL, &err);
+	if (n < 0)
+		return (store_error("count", &err));
+
+	return (n);
+}
+
+int
+store_ensure_indexes(void)
+{
+	int		i, ret;
+
+	for (i = 0; indexes[i].name != NULL; i++) {
+		if ((ret = store_ensure_index(&indexes[i])) != STORE_OK)
+			return (ret);
+	}
+
+	return (STORE_OK);
+}
+
+static int
+store_ensure_index(const struct store_index *ix)
+{
+	bson_t		*keys, cmd, arr, spec, reply;
+	bson_error_t	err;
+	int		ok;
+
+	if ((keys = bson_new_from_json((const u_int8_t *)ix->keys, -1,
+	    &err)) == NULL) {
+		app_log("store: index %s: %s", ix->name, err.message);
+		return (STORE_ERROR);
+	}
+
+	bson_init(&cmd);
+	BSON_APPEND_UTF8(&cmd, "createIndexes", coll_names[ix->coll]);
+	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
+	BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &spec);
+	BSON_APPEND_DOCUMENT(&spec, "key", keys);
+	BSON_APPEND_UTF8(&spec, "name", ix->name);
+	if (ix->unique)
+		BSON_APPEND_BOOL(&spec, "unique", true);
+	bson_append_document_end(&arr, &spec);
+	bson_append_array_end(&cmd, &arr);
+
+	(void)store_coll(ix->coll);
+	ok = mongoc_client_write_command_with_opts(tl_client, dbname, &cmd,
+	    NULL, &reply, &err);
+
+	bson_destroy(&cmd);
+	bson_destroy(&reply);
+	bson_destroy(keys);
+
+	if (!ok)
+		return (store_error(ix->name, &err));
+
+	return (STORE_OK);
+}

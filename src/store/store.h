@@ -1,0 +1,39 @@
+/*
+ * MongoDB access: one mongoc_client_pool_t per worker, a client per task
+ * thread, one file per collection. Callers run on task threads only.
+ */
+
+#ifndef LNK_STORE_STORE_H
+#define LNK_STORE_STORE_H
+
+#include <sys/types.h>
+
+#include <mongoc/mongoc.h>
+
+#define STORE_OK		0
+#define STORE_NOTFOUND		-1
+#define STORE_DUP		-2
+#define STORE_DOWN		-3	/* unreachable or timed out: 503 */
+#define STORE_ERROR		-4	/* anything else: 500, logged */
+
+#define STORE_USERS		0
+#define STORE_CONVERSATIONS	1
+#define STORE_MESSAGES		2
+#define STORE_MESSAGEREADS	3
+#define STORE_NCOLL		4
+
+int			store_init(const char *);
+void			store_cleanup(void);
+mongoc_collection_t	*store_coll(int);
+int			store_error(const char *, const bson_error_t *);
+int			store_ping(int64_t *);
+int			store_ensure_indexes(void);
+const char		*store_dbname(void);
+void			store_host(char *, size_t, u_int16_t *);
+
+/* helpers shared by the collection files */
+int			store_find_one(int, const bson_t *, const bson_t *,
+			    bson_t *);
+int64_t			store_count(int, const bson_t *);
+
+#endif

@@ -1,0 +1,545 @@
+/*
+ * The users collection. Uniqueness of e-mail and phone is enforced by
+ * unique indexes on emailKey and phoneKey, two fields that are always set
+ * (the normalised value, or "-" + the user's id when absent), because
+ * FerretDB has no sparse or partial indexes.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <mongoc/mongoc.h>
+
+#include "lib/json.h"
+#include "store/store.h"
+#include "store/users.h"
+
+/* Never leaves the server. */
+static const char *const private_fields[] = {
+	"password", "refreshToken", "refreshTokenHash", "emailKey",
+	"phoneKey", "__v", NULL
+};
+
+static const char *const me_fields[] = {
+	"_id", "email", "phoneNumber", "countryCode", "name", "avatar",
+	"coverImage", "isActive", "isEmailVerified", "isPhoneVerified",
+	"isPremium", "isVerified", "isAdmin", "userType", "age", "bio",
+	"clientType", "appearance", "offerings", "hourlyRate", "halfDayRate",
+	"fullDayRate", "weekendRate", "availabilityHours", "specialServices",
+	"paymentMethods", "additionalNotes", "createdAt", "updatedAt",
+	"inviteCode", "inviteRewards", NULL
+};
+
+int
+users_insert(const bson_t *doc, int *which)
+{
+	bson_error_t	err;
+	int		ret;
+
+	*which = 0;
+	if (mongoc_collection_insert_one(store_coll(STORE_USERS), doc, NULL,
+	    NULL, &err))
+		return (STORE_OK);
+
+	ret = store_error("users.insert", &err);
+	if (ret == STORE_DUP) {
+		if (strstr(err.message, "phoneKey") != NULL)
+			*which = USERS_DUP_PHONE;
+		else
+			*which = USERS_DUP_EMAIL;
+	}
+
+	return (ret);
+}
+
+int
+users_find_by_id(const bson_oid_t *oid, bson_t *out)
+{
+	bson_t		filter;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", oid);
+	ret = store_find_one(STORE_USERS, &filter, NULL, out);
+	bson_destroy(&filter);
+
+	return (ret);
+}
+
+int
+users_find_by_email(const char *email, bson_t *out)
+{
+	bson_t		filter;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_UTF8(&filter, "emailKey", email);
+	ret = store_find_one(STORE_USERS, &filter, NULL, out);
+	bson_destroy(&filter);
+
+	return (ret);
+}
+
+int
+users_find_by_phone(const char *phone, bson_t *out)
+{
+	bson_t		filter;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_UTF8(&filter, "phoneKey", phone);
+	ret = store_find_one(STORE_USERS, &filter, NULL, out);
+	bson_destroy(&filter);
+
+	return (ret);
+}
+
+int
+users_count_existing(const bson_oid_t *oids, size_t n, int64_t *count)
+{
+	bson_t		filter, in, arr;
+	char		key[24];
+	size_t		i;
+	int64_t		c;
+
+	bson_init(&filter);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
+	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+	for (i = 0; i < n; i++) {
+		(void)snprintf(key, sizeof(key), "%zu", i);
+		BSON_APPEND_OID(&arr, key, &oids[i]);
+	}
+	bson_append_array_end(&in, &arr);
+	bson_append_document_end(&filter, &in);
+
+	c = store_count(STORE_USERS, &filter);
+	bson_destroy(&filter);
+
+	if (c < 0)
+		return ((int)c);
+
+	*count = c;
+	return (STORE_OK);
+}
+
+int
+users_set(const bson_oid_t *oid, const bson_t *set)
+{
+	bson_t		filter, update;
+	bson_error_t	err;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", oid);
+	bson_init(&update);
+	BSON_APPEND_DOCUMENT(&update, "$set", set);
+
+	ret = STORE_OK;
+	if (!mongoc_collection_update_one(store_coll(STORE_USERS), &filter,
+	    &update, NULL, NULL, &err))
+		ret = store_error("users.set", &err);
+
+	bson_destroy(&filter);
+	bson_destroy(&update);
+	return (ret);
+}
+
+/*
+ * Rotates the refresh token hash only if it still is `old`: of two
+ * concurrent refreshes with the same token, exactly one wins.
+ */
+int
+users_swap_refresh(const bson_oid_t *oid, const char *old, const char *new)
+{
+	bson_t		filter, update, set, reply;
+	bson_error_t	err;
+	bson_iter_t	it;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", oid);
+	if (old != NULL)
+		BSON_APPEND_UTF8(&filter, "refreshTokenHash", old);
+
+	bson_init(&update);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+	BSON_APPEND_UTF8(&set, "refreshTokenHash", new);
+	bson_append_document_end(&update, &set);
+
+	ret = STORE_OK;
+	if (!mongoc_collection_update_one(store_coll(STORE_USERS), &filter,
+	    &update, NULL, &reply, &err)) {
+		ret = store_error("users.swap_refresh", &err);
+	} else if (bson_iter_init_find(&it, &reply, "matchedCount") &&
+	    bson_iter_as_int64(&it) == 0) {
+		ret = STORE_NOTFOUND;
+	}
+
+	bson_destroy(&reply);
+	bson_destroy(&filter);
+	bson_destroy(&update);
+	return (ret);
+}
+
+/*
+ * Fills the public projection of up to n users with one $in query
+ * (FerretDB has no $lookup, and one query beats n anyway).
+ */
+int
+users_load_public(struct user_public *users, size_t n)
+{
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_t			filter, in, arr, opts, proj;
+	bson_error_t		err;
+	bson_iter_t		it;
+	const bson_oid_t	*oid;
+	const char		*s;
+	char			key[24];
+	size_t			i;
+	int			ret;
+
+	if (n == 0)
+		return (STORE_OK);
+
+	bson_init(&filter);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
+	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+	for (i = 0; i < n; i++) {
+		users[i].found = 0;
+		(void)snprintf(key, sizeof(key), "%zu", i);
+		BSON_APPEND_OID(&arr, key, &users[i].oid);
+	}
+	bson_append_array_end(&in, &arr);
+	bson_append_document_end(&filter, &in);
+
+	bson_init(&opts);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "name", 1);
+	BSON_APPEND_INT32(&proj, "avatar", 1);
+	BSON_APPEND_INT32(&proj, "isVerified", 1);
+	BSON_APPEND_INT32(&proj, "isPremium", 1);
+	bson_append_document_end(&opts, &proj);
+
+	cur = mongoc_collection_find_with_opts(store_coll(STORE_USERS),
+	    &filter, &opts, NULL);
+
+	while (mongoc_cursor_next(cur, &doc)) {
+		if (!bson_iter_init_find(&it, doc, "_id") ||
+		    !BSON_ITER_HOLDS_OID(&it))
+			continue;
+		oid = bson_iter_oid(&it);
+		for (i = 0; i < n; i++) {
+			if (!bson_oid_equal(oid, &users[i].oid))
+				continue;
+			users[i].found = 1;
+			users[i].name[0] = '\0';
+			users[i].avatar[0] = '\0';
+			if ((s = users_doc_str(doc, "name")) != NULL)
+				(void)snprintf(users[i].name,
+				    sizeof(users[i].name), "%s", s);
+			if ((s = users_doc_str(doc, "avatar")) != NULL)
+				(void)snprintf(users[i].avatar,
+				    sizeof(users[i].avatar), "%s", s);
+			users[i].is_verified =
+			    users_doc_bool(doc, "isVerified", 0);
+			users[i].is_premium =
+			    users_doc_bool(doc, "isPremium", 0);
+		}
+	}
+
+	ret = STORE_OK;
+	if (mongoc_cursor_error(cur, &err))
+		ret = store_error("users.load_public", &err);
+
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	return (ret);
+}
+
+int
+users_package_push(const bson_oid_t *uid, const bson_t *pkg)
+{
+	bson_t		filter, update, push;
+	bson_error_t	err;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", uid);
+	bson_init(&update);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$push", &push);
+	BSON_APPEND_DOCUMENT(&push, "servicePackages", pkg);
+	bson_append_document_end(&update, &push);
+
+	ret = STORE_OK;
+	if (!mongoc_collection_update_one(store_coll(STORE_USERS), &filter,
+	    &update, NULL, NULL, &err))
+		ret = store_error("users.package_push", &err);
+
+	bson_destroy(&filter);
+	bson_destroy(&update);
+	return (ret);
+}
+
+static int	users_package_index(const bson_oid_t *, const char *, int *);
+
+/*
+ * set holds the package's fields. FerretDB has no positional "$" update,
+ * so the element is addressed by index, guarded by its _id in the filter:
+ * if the array changed in between, nothing matches and we look again.
+ */
+int
+users_package_set(const bson_oid_t *uid, const char *pid, const bson_t *set)
+{
+	bson_t		filter, update, s, reply;
+	bson_iter_t	it;
+	bson_error_t	err;
+	char		key[128];
+	int		ret, idx, attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		if ((ret = users_package_index(uid, pid, &idx)) != STORE_OK)
+			return (ret);
+
+		bson_init(&filter);
+		BSON_APPEND_OID(&filter, "_id", uid);
+		(void)snprintf(key, sizeof(key), "servicePackages.%d._id", idx);
+		BSON_APPEND_UTF8(&filter, key, pid);
+
+		bson_init(&update);
+		BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &s);
+		if (bson_iter_init(&it, set)) {
+			while (bson_iter_next(&it)) {
+				(void)snprintf(key, sizeof(key),
+				    "servicePackages.%d.%s", idx,
+				    bson_iter_key(&it));
+				bson_append_value(&s, key, -1,
+				    bson_iter_value(&it));
+			}
+		}
+		bson_append_document_end(&update, &s);
+
+		ret = STORE_OK;
+		if (!mongoc_collection_update_one(store_coll(STORE_USERS),
+		    &filter, &update, NULL, &reply, &err)) {
+			ret = store_error("users.package_set", &err);
+		} else if (bson_iter_init_find(&it, &reply, "matchedCount") &&
+		    bson_iter_as_int64(&it) == 0) {
+			ret = STORE_NOTFOUND;
+		}
+
+		bson_destroy(&reply);
+		bson_destroy(&filter);
+		bson_destroy(&update);
+
+		if (ret != STORE_NOTFOUND)
+			return (ret);
+	}
+
+	return (STORE_NOTFOUND);
+}
+
+static int
+users_package_index(const bson_oid_t *uid, const char *pid, int *idx)
+{
+	bson_t		user, pkg;
+	bson_iter_t	it, arr, pit;
+	const u_int8_t	*data;
+	u_int32_t	len;
+	int		ret, i;
+
+	if ((ret = users_find_by_id(uid, &user)) != STORE_OK)
+		return (ret);
+
+	ret = STORE_NOTFOUND;
+	if (bson_iter_init_find(&it, &user, "servicePackages") &&
+	    BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
+		for (i = 0; bson_iter_next(&arr); i++) {
+			if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+				continue;
+			bson_iter_document(&arr, &len, &data);
+			if (!bson_init_static(&pkg, data, len))
+				continue;
+			if (bson_iter_init_find(&pit, &pkg, "_id") &&
+			    BSON_ITER_HOLDS_UTF8(&pit) &&
+			    !strcmp(bson_iter_utf8(&pit, NULL), pid)) {
+				*idx = i;
+				ret = STORE_OK;
+				break;
+			}
+		}
+	}
+
+	bson_destroy(&user);
+	return (ret);
+}
+
+/*
+ * FerretDB's $pull only matches whole values, so the stored element is
+ * read first and pulled by exact equality (which also makes a concurrent
+ * edit of that package a miss rather than a lost update).
+ */
+int
+users_package_pull(const bson_oid_t *uid, const char *pid)
+{
+	bson_t		filter, update, pull, pkg, reply;
+	bson_iter_t	it;
+	bson_error_t	err;
+	int		ret;
+
+	if ((ret = users_package_find(uid, pid, &pkg)) != STORE_OK)
+		return (ret);
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", uid);
+
+	bson_init(&update);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$pull", &pull);
+	BSON_APPEND_DOCUMENT(&pull, "servicePackages", &pkg);
+	bson_append_document_end(&update, &pull);
+
+	ret = STORE_OK;
+	if (!mongoc_collection_update_one(store_coll(STORE_USERS), &filter,
+	    &update, NULL, &reply, &err)) {
+		ret = store_error("users.package_pull", &err);
+	} else if (bson_iter_init_find(&it, &reply, "modifiedCount") &&
+	    bson_iter_as_int64(&it) == 0) {
+		ret = STORE_NOTFOUND;
+	}
+
+	bson_destroy(&reply);
+	bson_destroy(&pkg);
+	bson_destroy(&filter);
+	bson_destroy(&update);
+	return (ret);
+}
+
+/* Copies the package `pid` of user `uid` into out (initialised here). */
+int
+users_package_find(const bson_oid_t *uid, const char *pid, bson_t *out)
+{
+	bson_t		user, pkg;
+	bson_iter_t	it, arr, pit;
+	const u_int8_t	*data;
+	u_int32_t	len;
+	int		ret;
+
+	if ((ret = users_find_by_id(uid, &user)) != STORE_OK)
+		return (ret);
+
+	ret = STORE_NOTFOUND;
+	if (bson_iter_init_find(&it, &user, "servicePackages") &&
+	    BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
+		while (bson_iter_next(&arr)) {
+			if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+				continue;
+			bson_iter_document(&arr, &len, &data);
+			if (!bson_init_static(&pkg, data, len))
+				continue;
+			if (bson_iter_init_find(&pit, &pkg, "_id") &&
+			    BSON_ITER_HOLDS_UTF8(&pit) &&
+			    !strcmp(bson_iter_utf8(&pit, NULL), pid)) {
+				bson_copy_to(&pkg, out);
+				ret = STORE_OK;
+				break;
+			}
+		}
+	}
+
+	bson_destroy(&user);
+	return (ret);
+}
+
+void
+users_json_public(struct json *j, const struct user_public *u)
+{
+	json_obj_open(j);
+	json_koid(j, "_id", &u->oid);
+	json_koid(j, "id", &u->oid);
+	if (u->name[0] != '\0')
+		json_kstr(j, "name", u->name);
+	if (u->avatar[0] != '\0')
+		json_kstr(j, "avatar", u->avatar);
+	json_kbool(j, "isVerified", u->is_verified);
+	json_kbool(j, "isPremium", u->is_premium);
+	json_obj_close(j);
+}
+
+void
+users_json_public_doc(struct json *j, const bson_t *doc)
+{
+	struct user_public	u;
+	bson_iter_t		it;
+	const char		*s;
+
+	memset(&u, 0, sizeof(u));
+	if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_OID(&it))
+		bson_oid_copy(bson_iter_oid(&it), &u.oid);
+	if ((s = users_doc_str(doc, "name")) != NULL)
+		(void)snprintf(u.name, sizeof(u.name), "%s", s);
+	if ((s = users_doc_str(doc, "avatar")) != NULL)
+		(void)snprintf(u.avatar, sizeof(u.avatar), "%s", s);
+	u.is_verified = users_doc_bool(doc, "isVerified", 0);
+	u.is_premium = users_doc_bool(doc, "isPremium", 0);
+
+	users_json_public(j, &u);
+}
+
+void
+users_json_self(struct json *j, const bson_t *doc)
+{
+	json_bson_doc(j, doc, private_fields);
+}
+
+void
+users_json_me(struct json *j, const bson_t *doc)
+{
+	bson_iter_t	it;
+	size_t		i;
+
+	json_obj_open(j);
+	for (i = 0; me_fields[i] != NULL; i++) {
+		if (!bson_iter_init_find(&it, doc, me_fields[i]))
+			continue;
+		json_key(j, me_fields[i]);
+		json_bson_value(j, &it);
+		if (i == 0) {
+			json_key(j, "id");
+			json_bson_value(j, &it);
+		}
+	}
+	json_obj_close(j);
+}
+
+void
+users_json_package(struct json *j, const bson_t *pkg)
+{
+	json_bson_doc(j, pkg, NULL);
+}
+
+int
+users_doc_bool(const bson_t *doc, const char *key, int def)
+{
+	bson_iter_t	it;
+
+	if (!bson_iter_init_find(&it, doc, key))
+		return (def);
+	if (BSON_ITER_HOLDS_BOOL(&it))
+		return (bson_iter_bool(&it));
+
+	return (def);
+}
+
+const char *
+users_doc_str(const bson_t *doc, const char *key)
+{
+	bson_iter_t	it;
+
+	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+		return (NULL);
+
+	return (bson_iter_utf8(&it, NULL));
+}

@@ -1,0 +1,52 @@
+/*
+ * The users collection: accounts, credentials, service packages, and the
+ * public projection every other response embeds.
+ */
+
+#ifndef LNK_STORE_USERS_H
+#define LNK_STORE_USERS_H
+
+#include <bson/bson.h>
+
+struct json;
+
+struct user_public {
+	bson_oid_t	oid;
+	int		found;
+	char		name[256];
+	char		avatar[1024];
+	int		is_verified;
+	int		is_premium;
+};
+
+int	users_insert(const bson_t *, int *);
+int	users_find_by_id(const bson_oid_t *, bson_t *);
+int	users_find_by_email(const char *, bson_t *);
+int	users_find_by_phone(const char *, bson_t *);
+int	users_count_existing(const bson_oid_t *, size_t, int64_t *);
+int	users_set(const bson_oid_t *, const bson_t *);
+int	users_swap_refresh(const bson_oid_t *, const char *, const char *);
+int	users_load_public(struct user_public *, size_t);
+
+int	users_package_push(const bson_oid_t *, const bson_t *);
+int	users_package_set(const bson_oid_t *, const char *, const bson_t *);
+int	users_package_pull(const bson_oid_t *, const char *);
+int	users_package_find(const bson_oid_t *, const char *, bson_t *);
+
+/* {_id, id, name, avatar, isVerified, isPremium} (SPEC.md §2.4) */
+void	users_json_public(struct json *, const struct user_public *);
+void	users_json_public_doc(struct json *, const bson_t *);
+/* The caller's own account: everything but credentials. */
+void	users_json_self(struct json *, const bson_t *);
+/* The curated subset of GET /api/auth/me. */
+void	users_json_me(struct json *, const bson_t *);
+void	users_json_package(struct json *, const bson_t *);
+
+/* Fields read from a stored user document. */
+int	users_doc_bool(const bson_t *, const char *, int);
+const char *users_doc_str(const bson_t *, const char *);
+
+#define USERS_DUP_EMAIL		1
+#define USERS_DUP_PHONE		2
+
+#endif
