@@ -23,6 +23,8 @@ struct store_index {
 };
 
 static int	store_ensure_index(const struct store_index *);
+static void	store_log(mongoc_log_level_t, const char *, const char *,
+		    void *);
 
 static const char *coll_names[STORE_NCOLL] = {
 	"users", "conversations", "messages", "messagereads"
@@ -69,6 +71,7 @@ store_init(const char *uristr)
 	const char		*db;
 
 	mongoc_init();
+	mongoc_log_set_handler(store_log, NULL);
 
 	if ((uri = mongoc_uri_new_with_error(uristr, &err)) == NULL) {
 		app_log("MONGODB_URI: %s", err.message);
@@ -302,4 +305,15 @@ store_ensure_index(const struct store_index *ix)
 		return (store_error(ix->name, &err));
 
 	return (STORE_OK);
+}
+
+/* The driver's debug chatter (monitor retries) stays out of our log. */
+static void
+store_log(mongoc_log_level_t level, const char *domain, const char *msg,
+    void *arg)
+{
+	if (level > MONGOC_LOG_LEVEL_WARNING)
+		return;
+
+	app_log("mongoc %s: %s", domain, msg);
 }

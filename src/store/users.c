@@ -36,6 +36,7 @@ int
 users_insert(const bson_t *doc, int *which)
 {
 	bson_error_t	err;
+	bson_iter_t	it;
 	int		ret;
 
 	*which = 0;
@@ -44,12 +45,19 @@ users_insert(const bson_t *doc, int *which)
 		return (STORE_OK);
 
 	ret = store_error("users.insert", &err);
-	if (ret == STORE_DUP) {
-		if (strstr(err.message, "phoneKey") != NULL)
-			*which = USERS_DUP_PHONE;
-		else
-			*which = USERS_DUP_EMAIL;
-	}
+	if (ret != STORE_DUP)
+		return (ret);
+
+	/* Which key clashed: servers word the error differently; ask. */
+	*which = USERS_DUP_EMAIL;
+	if (bson_iter_init_find(&it, doc, "phoneKey") &&
+	    BSON_ITER_HOLDS_UTF8(&it) &&
+	    users_find_by_phone(bson_iter_utf8(&it, NULL), NULL) == STORE_OK)
+		*which = USERS_DUP_PHONE;
+	if (bson_iter_init_find(&it, doc, "emailKey") &&
+	    BSON_ITER_HOLDS_UTF8(&it) &&
+	    users_find_by_email(bson_iter_utf8(&it, NULL), NULL) == STORE_OK)
+		*which = USERS_DUP_EMAIL;
 
 	return (ret);
 }
