@@ -21,6 +21,7 @@
 #include "app/app.h"
 #include "app/config.h"
 #include "app/job.h"
+#include "app/metrics.h"
 #include "cache/redis.h"
 #include "lib/password.h"
 #include "store/store.h"
@@ -96,6 +97,9 @@ kore_parent_configure(int argc, char **argv)
 	/* Kore logs with printf under -f; a pipe would duplicate lines. */
 	(void)setvbuf(stdout, NULL, _IOLBF, 0);
 
+	/* Shared by every worker forked from here on (node-wide counters). */
+	metrics_init();
+
 	if (config_load(app_started_for_development(), err, sizeof(err)) == -1) {
 		fprintf(stderr, "lnk-chat: configuration error: %s\n", err);
 		exit(1);
@@ -137,6 +141,8 @@ kore_parent_configure(int argc, char **argv)
 void
 kore_worker_configure(void)
 {
+	metrics_worker_init(worker->id);
+
 	if (password_init() == -1)
 		fatal("libsodium failed to initialise");
 

@@ -48,6 +48,7 @@ static const struct api_route	*route_tables[] = {
 	auth_routes,
 	users_routes,
 	health_routes,
+	metrics_routes,
 	NULL
 };
 
@@ -188,6 +189,18 @@ api_no_content(struct api_ctx *ctx)
 }
 
 void
+api_reply_raw(struct api_ctx *ctx, int status, const char *type, char *buf,
+    size_t len)
+{
+	free(ctx->raw);
+	ctx->raw = buf;
+	ctx->raw_len = len;
+	ctx->content_type = type;
+	ctx->status = status;
+	ctx->has_body = 1;
+}
+
+void
 api_error(struct api_ctx *ctx, int status, const char *fmt, ...)
 {
 	va_list		ap;
@@ -279,6 +292,9 @@ api_error_body(struct api_ctx *ctx, int status, const char *msg,
 
 	json_reset(&ctx->out);
 	j = &ctx->out;
+	free(ctx->raw);
+	ctx->raw = NULL;
+	ctx->content_type = "application/json; charset=utf-8";
 
 	json_obj_open(j);
 	json_kint(j, "statusCode", status);
@@ -519,7 +535,12 @@ api_respond(struct http_request *req, struct api_ctx *ctx)
 	if (ctx->status == 204 || !ctx->has_body) {
 		http_response(req, ctx->status, NULL, 0);
 	} else {
-		data = json_data(&ctx->out, &len);
+		if (ctx->raw != NULL) {
+			data = (const u_int8_t *)ctx->raw;
+			len = ctx->raw_len;
+		} else {
+			data = json_data(&ctx->out, &len);
+		}
 		http_response_header(req, "content-type", ctx->content_type);
 		http_response_header(req, "cache-control", "no-store");
 		http_response(req, ctx->status, data, len);
@@ -614,4 +635,5 @@ api_state_free(struct http_request *req)
 	kore_free(st->ctx.body);
 	kore_free(st->ctx.authorization);
 	kore_free(st->ctx.priv);
+	free(st->ctx.raw);
 }

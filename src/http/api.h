@@ -98,6 +98,8 @@ struct api_ctx {
 	struct json		out;
 	int			has_body;
 	const char		*content_type;
+	char			*raw;		/* non-JSON body (malloc'd) */
+	size_t			raw_len;
 	struct api_header	headers[API_MAX_HEADERS];
 	int			nheaders;
 
@@ -110,6 +112,7 @@ struct api_ctx {
 extern const struct api_route	auth_routes[];
 extern const struct api_route	users_routes[];
 extern const struct api_route	health_routes[];
+extern const struct api_route	metrics_routes[];
 
 /* Request accessors. */
 const char	*api_query(struct api_ctx *, const char *);
@@ -121,6 +124,9 @@ yajl_val	api_body(struct api_ctx *);
 struct json	*api_out(struct api_ctx *);
 void		api_reply(struct api_ctx *, int);
 void		api_no_content(struct api_ctx *);
+/* A non-JSON body: takes over buf (malloc'd), content type kept as given. */
+void		api_reply_raw(struct api_ctx *, int, const char *, char *,
+		    size_t);
 void		api_error(struct api_ctx *, int, const char *, ...)
 		    __attribute__((format (printf, 3, 4)));
 void		api_error_list(struct api_ctx *, int, const char * const *,
