@@ -38,6 +38,8 @@ void		json_null(struct json *);
 void		json_oid(struct json *, const bson_oid_t *);
 void		json_date(struct json *, int64_t);
 void		json_yajl(struct json *, const yajl_val);
+/* Embeds one complete JSON value written by another struct json. */
+void		json_raw(struct json *, const char *, size_t);
 
 /* key + value shorthands */
 void		json_kstr(struct json *, const char *, const char *);
