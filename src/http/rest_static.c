@@ -9,7 +9,6 @@
 
 int	static_serve(struct http_request *);
 int	upload_serve(struct http_request *);
-int	rt_socketio(struct http_request *);
 
 int
 static_serve(struct http_request *req)
@@ -25,12 +24,6 @@ static_serve(struct http_request *req)
 
 int
 upload_serve(struct http_request *req)
-{
-	return (static_serve(req));
-}
-
-int
-rt_socketio(struct http_request *req)
 {
 	return (static_serve(req));
 }

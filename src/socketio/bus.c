@@ -1,40 +1,279 @@
 /*
- * The event bus (placeholder until the realtime layer lands): logs the
- * events domain operations publish.
+ * The event bus (see bus.h).
+ *
+ * A batch is a sequence of records, each
+ *   kind(1) room_len(2) room  arg_len(2) arg  except_len(2) except
+ *   data_len(4) data
+ * with big-endian lengths: arg is the event name (EMIT) or the target
+ * room (JOIN/LEAVE). Between nodes it is prefixed with "LNK1",
+ * node_id_len(1) and the publishing node's id.
  */
 
 #include <sys/types.h>
 
+#include <string.h>
+
+#include <kore/kore.h>
+
 #include "app/app.h"
+#include "app/config.h"
+#include "cache/async.h"
 #include "domain/events.h"
+#include "engineio/eio.h"
+#include "engineio/eio_packet.h"
+#include "socketio/bus.h"
+#include "socketio/sio.h"
+
+#define BUS_MAGIC		"LNK1"
+#define BUS_FIELD_MAX		255
+
+static void	bus_add(struct eio_buf *, int, const char *, const char *,
+		    const char *, const void *, size_t);
+static void	bus_put16(struct eio_buf *, const char *);
+static void	bus_send(struct eio_buf *);
+static void	bus_msg(struct kore_msg *, const void *);
+static void	bus_redis(const u_int8_t *, size_t);
+static int	bus_get(const u_int8_t **, size_t *, size_t, char *, size_t);
+
+static int	redis_on;
+static int	redis_warned;
+
+void
+bus_init(void)
+{
+	kore_msg_register(RT_MSG_BUS, bus_msg);
+
+	redis_on = (cfg.mode == CONFIG_MODE_SERVER);
+	redis_warned = 0;
+	if (redis_on)
+		cache_async_init(BUS_REDIS_CHANNEL, bus_redis);
+}
+
+void
+bus_teardown(void)
+{
+	if (redis_on)
+		cache_async_teardown();
+}
 
 void
 bus_publish(struct evq *q)
 {
+	struct eio_buf	b;
 	struct evt	*e;
 
+	eio_buf_init(&b);
 	TAILQ_FOREACH(e, q, list) {
-		if (e->kind == EVT_EMIT)
-			app_log("bus: %s -> %s", e->name, e->room);
-		else
-			app_log("bus: %s %s -> %s",
-			    e->kind == EVT_JOIN ? "join" : "leave",
-			    e->room, e->arg);
+		if (e->kind == EVT_EMIT) {
+			bus_add(&b, EVT_EMIT, e->room, e->name, NULL,
+			    e->data, e->len);
+		} else {
+			bus_add(&b, e->kind, e->room, e->arg, NULL, NULL, 0);
+		}
 	}
+	bus_send(&b);
+	eio_buf_free(&b);
 }
 
 void
-rt_worker_init(void)
+bus_emit(const char *room, const char *event, const char *arg, size_t len,
+    const char *except)
 {
+	struct eio_buf	b;
+
+	eio_buf_init(&b);
+	bus_add(&b, EVT_EMIT, room, event, except, arg, len);
+	bus_send(&b);
+	eio_buf_free(&b);
 }
 
 void
-rt_worker_teardown(void)
+bus_join(const char *room, const char *target)
 {
+	struct eio_buf	b;
+
+	eio_buf_init(&b);
+	bus_add(&b, EVT_JOIN, room, target, NULL, NULL, 0);
+	bus_send(&b);
+	eio_buf_free(&b);
 }
 
 void
-rt_tick(u_int64_t now)
+bus_leave(const char *room, const char *target)
 {
-	(void)now;
+	struct eio_buf	b;
+
+	eio_buf_init(&b);
+	bus_add(&b, EVT_LEAVE, room, target, NULL, NULL, 0);
+	bus_send(&b);
+	eio_buf_free(&b);
+}
+
+int
+bus_deliver(const u_int8_t *p, size_t len)
+{
+	struct sio_nsp	*nsp;
+	char		room[BUS_FIELD_MAX + 1], arg[BUS_FIELD_MAX + 1];
+	char		except[BUS_FIELD_MAX + 1];
+	u_int32_t	dlen;
+	int		kind;
+
+	nsp = sio_namespace_find(BUS_NAMESPACE);
+
+	while (len > 0) {
+		kind = p[0];
+		p++;
+		len--;
+		if (bus_get(&p, &len, 2, room, sizeof(room)) == -1 ||
+		    bus_get(&p, &len, 2, arg, sizeof(arg)) == -1 ||
+		    bus_get(&p, &len, 2, except, sizeof(except)) == -1 ||
+		    len < 4)
+			return (-1);
+		dlen = ((u_int32_t)p[0] << 24) | ((u_int32_t)p[1] << 16) |
+		    ((u_int32_t)p[2] << 8) | p[3];
+		p += 4;
+		len -= 4;
+		if (dlen > len)
+			return (-1);
+
+		if (nsp != NULL) {
+			switch (kind) {
+			case EVT_EMIT:
+				(void)sio_room_emit_local(nsp, room,
+				    except[0] != '\0' ? except : NULL, arg,
+				    dlen > 0 ? (const char *)p : NULL, dlen);
+				break;
+			case EVT_JOIN:
+				sio_room_join_local(nsp, room, arg);
+				break;
+			case EVT_LEAVE:
+				sio_room_leave_local(nsp, room, arg);
+				break;
+			}
+		}
+
+		p += dlen;
+		len -= dlen;
+	}
+
+	return (0);
+}
+
+static void
+bus_add(struct eio_buf *b, int kind, const char *room, const char *arg,
+    const char *except, const void *data, size_t len)
+{
+	eio_buf_addc(b, kind);
+	bus_put16(b, room);
+	bus_put16(b, arg);
+	bus_put16(b, except != NULL ? except : "");
+	eio_buf_addc(b, (len >> 24) & 0xff);
+	eio_buf_addc(b, (len >> 16) & 0xff);
+	eio_buf_addc(b, (len >> 8) & 0xff);
+	eio_buf_addc(b, len & 0xff);
+	eio_buf_add(b, data, len);
+}
+
+static void
+bus_put16(struct eio_buf *b, const char *s)
+{
+	size_t		len;
+
+	len = strlen(s);
+	if (len > BUS_FIELD_MAX)
+		len = BUS_FIELD_MAX;
+	eio_buf_addc(b, (len >> 8) & 0xff);
+	eio_buf_addc(b, len & 0xff);
+	eio_buf_add(b, s, len);
+}
+
+static int
+bus_get(const u_int8_t **p, size_t *len, size_t width, char *out,
+    size_t outlen)
+{
+	size_t		n;
+
+	if (*len < width)
+		return (-1);
+	n = ((*p)[0] << 8) | (*p)[1];
+	*p += width;
+	*len -= width;
+	if (n > *len || n >= outlen)
+		return (-1);
+
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	*len -= n;
+
+	return (0);
+}
+
+/* Here, the other workers, the other nodes: in that order, one batch. */
+static void
+bus_send(struct eio_buf *b)
+{
+	struct eio_buf	r;
+	const char	*node;
+	size_t		nlen;
+
+	if (b->len == 0)
+		return;
+
+	(void)bus_deliver(b->data, b->len);
+
+	if (worker_count - KORE_WORKER_BASE > 1)
+		kore_msg_send(KORE_MSG_WORKER_ALL, RT_MSG_BUS, b->data, b->len);
+
+	if (!redis_on)
+		return;
+
+	node = app_node_id();
+	nlen = strlen(node);
+	eio_buf_init(&r);
+	eio_buf_adds(&r, BUS_MAGIC);
+	eio_buf_addc(&r, nlen);
+	eio_buf_add(&r, node, nlen);
+	eio_buf_add(&r, b->data, b->len);
+	if (cache_async_publish(r.data, r.len) == -1) {
+		if (!redis_warned) {
+			app_log("bus: redis down, events reach this node only");
+			redis_warned = 1;
+		}
+	} else {
+		redis_warned = 0;
+	}
+	eio_buf_free(&r);
+}
+
+static void
+bus_msg(struct kore_msg *msg, const void *data)
+{
+	/* KORE_MSG_WORKER_ALL comes back to the sender too. */
+	if (msg->src == worker->id)
+		return;
+
+	if (bus_deliver(data, msg->length) == -1)
+		app_log("bus: malformed batch from worker %u", msg->src);
+}
+
+/* A batch from Redis: every worker of a node gets it, so no relay. */
+static void
+bus_redis(const u_int8_t *data, size_t len)
+{
+	const char	*node;
+	size_t		nlen;
+
+	if (len < 5 || memcmp(data, BUS_MAGIC, 4))
+		return;
+	nlen = data[4];
+	if (len < 5 + nlen)
+		return;
+
+	node = app_node_id();
+	if (strlen(node) == nlen && !memcmp(data + 5, node, nlen))
+		return;
+
+	if (bus_deliver(data + 5 + nlen, len - 5 - nlen) == -1)
+		app_log("bus: malformed batch from redis");
 }

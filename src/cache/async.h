@@ -1,0 +1,25 @@
+/*
+ * Redis on a worker's event loop: hiredis' async API driven by Kore's
+ * epoll (an adapter like hiredis' own libevent one), for the bus's
+ * pub/sub. Each worker keeps one publishing and one subscribed
+ * connection and reconnects with backoff when Redis goes away; while it
+ * is away publishes are dropped (the bus still reaches this node's
+ * workers through kore_msg).
+ */
+
+#ifndef LNK_CACHE_ASYNC_H
+#define LNK_CACHE_ASYNC_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+/* Called for every message on the subscribed channel. */
+typedef void	(*cache_async_msg_cb)(const u_int8_t *, size_t);
+
+void	cache_async_init(const char *, cache_async_msg_cb);
+void	cache_async_teardown(void);
+/* 0 when handed to Redis, -1 when Redis is not connected. */
+int	cache_async_publish(const void *, size_t);
+int	cache_async_connected(void);
+
+#endif

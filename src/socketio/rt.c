@@ -1,0 +1,68 @@
+/*
+ * The realtime layer's Kore hooks: the page handlers of the Engine.IO
+ * routes and the per-worker init/tick/teardown app.c calls.
+ */
+
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "app/app.h"
+#include "app/config.h"
+#include "engineio/eio.h"
+#include "socketio/bus.h"
+#include "socketio/conformance.h"
+#include "socketio/sio.h"
+
+int	rt_socketio(struct http_request *);
+int	rt_engineio(struct http_request *);
+
+/* route /socket.io/ */
+int
+rt_socketio(struct http_request *req)
+{
+	return (eio_http(req, &sio_eio_server));
+}
+
+/* route /engine.io/ (conformance fixture only: a raw echo) */
+int
+rt_engineio(struct http_request *req)
+{
+	if (cfg.mode != CONFIG_MODE_CONFORMANCE) {
+		http_response(req, 404, NULL, 0);
+		return (KORE_RESULT_OK);
+	}
+
+	return (eio_http(req, &conformance_echo_server));
+}
+
+void
+rt_worker_init(void)
+{
+	eio_init();
+	sio_init();
+	bus_init();
+
+	/*
+	 * Namespaces register here, in every worker. The chat layer adds
+	 * its /chat registration next to this.
+	 */
+	if (cfg.mode == CONFIG_MODE_CONFORMANCE)
+		conformance_init();
+}
+
+void
+rt_worker_teardown(void)
+{
+	eio_teardown();
+	sio_teardown();
+	bus_teardown();
+}
+
+void
+rt_tick(u_int64_t now)
+{
+	eio_tick(now);
+	sio_tick(now);
+}
