@@ -67,6 +67,9 @@ KORE_SECCOMP_FILTER("lnkchat",
 	KORE_SYSCALL_ALLOW(fdatasync),
 	KORE_SYSCALL_ALLOW(rename),
 	KORE_SYSCALL_ALLOW(renameat),
+	KORE_SYSCALL_ALLOW(renameat2),
+	KORE_SYSCALL_ALLOW(pread64),
+	KORE_SYSCALL_ALLOW(copy_file_range),
 	KORE_SYSCALL_ALLOW(mkdir),
 	KORE_SYSCALL_ALLOW(mkdirat),
 	KORE_SYSCALL_ALLOW(unlinkat),
@@ -150,6 +153,7 @@ kore_worker_configure(void)
 		if (store_init(cfg.mongodb_uri) == -1)
 			fatal("MONGODB_URI could not be parsed");
 		cache_init();
+		upload_worker_init();
 		/* One worker creates the indexes, retrying until it can. */
 		if (worker->id == 1)
 			(void)job_start(app_indexes_run, app_indexes_done, NULL);

@@ -25,4 +25,7 @@ void		rt_worker_init(void);
 void		rt_worker_teardown(void);
 void		rt_tick(u_int64_t);
 
+/* Uploads (src/http/rest_uploads.c): libvips, once per worker. */
+void		upload_worker_init(void);
+
 #endif

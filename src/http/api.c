@@ -6,10 +6,12 @@
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -20,6 +22,7 @@
 #include "app/metrics.h"
 #include "http/api.h"
 #include "http/guard.h"
+#include "lib/multipart.h"
 #include "store/store.h"
 
 struct api_state {
@@ -34,6 +37,8 @@ static int	api_match_pattern(const char *, char *, struct api_ctx *);
 static int	api_prepare(struct http_request *, struct api_ctx *);
 static void	api_parse_query(struct http_request *, struct api_ctx *);
 static int	api_read_body(struct http_request *, struct api_ctx *);
+static void	api_note_upload(struct http_request *, struct api_ctx *);
+static ssize_t	api_upload_reader(void *, void *, size_t, size_t);
 static int	api_task(struct kore_task *);
 static void	api_run(struct api_ctx *);
 static int	api_respond(struct http_request *, struct api_ctx *);
@@ -49,6 +54,7 @@ static const struct api_route	*route_tables[] = {
 	users_routes,
 	health_routes,
 	metrics_routes,
+	upload_routes,
 	NULL
 };
 
@@ -100,6 +106,7 @@ api_dispatch(struct http_request *req)
 	st->ctx.started = app_now_ms();
 	st->ctx.status = 200;
 	st->ctx.content_type = "application/json; charset=utf-8";
+	st->ctx.upload.body_fd = -1;
 	json_init(&st->ctx.out);
 	evq_init(&st->ctx.events);
 
@@ -165,6 +172,61 @@ yajl_val
 api_body(struct api_ctx *ctx)
 {
 	return (ctx->json);
+}
+
+int
+api_upload_find(struct api_ctx *ctx, const char *field)
+{
+	struct api_upload	*up;
+	struct multipart_part	part;
+	int			r;
+
+	up = &ctx->upload;
+	up->present = 0;
+	if (up->boundary[0] == '\0' || up->content_length == 0)
+		return (-1);
+
+	r = multipart_find_file(api_upload_reader, ctx, up->content_length,
+	    up->boundary, field, &part);
+	if (r != 1)
+		return (r);
+
+	up->present = 1;
+	up->offset = part.offset;
+	up->length = part.length;
+	(void)snprintf(up->filename, sizeof(up->filename), "%s",
+	    part.filename);
+	(void)snprintf(up->part_type, sizeof(up->part_type), "%s",
+	    part.content_type);
+
+	return (1);
+}
+
+ssize_t
+api_upload_read(struct api_ctx *ctx, void *buf, size_t len, size_t off)
+{
+	struct api_upload	*up;
+	ssize_t			r;
+
+	up = &ctx->upload;
+	if (off >= up->content_length)
+		return (0);
+	if (len > up->content_length - off)
+		len = up->content_length - off;
+
+	if (up->body_fd != -1) {
+		/* pread: the worker never moves this fd while we run. */
+		do {
+			r = pread(up->body_fd, buf, len, (off_t)off);
+		} while (r == -1 && errno == EINTR);
+		return (r);
+	}
+
+	if (up->body_mem == NULL)
+		return (-1);
+	memcpy(buf, up->body_mem + off, len);
+
+	return ((ssize_t)len);
 }
 
 struct json *
@@ -454,8 +516,10 @@ api_read_body(struct http_request *req, struct api_ctx *ctx)
 	size_t		off;
 	char		err[256];
 
-	if (ctx->route->flags & API_MULTIPART)
+	if (ctx->route->flags & API_MULTIPART) {
+		api_note_upload(req, ctx);
 		return (0);
+	}
 
 	if (req->content_length > API_BODY_MAX) {
 		api_error(ctx, 413, "Request body is larger than %d bytes",
@@ -494,6 +558,38 @@ api_read_body(struct http_request *req, struct api_ctx *ctx)
 	}
 
 	return (0);
+}
+
+/*
+ * Where the body is, for the task thread. The request (and its body file
+ * or buffer) stays alive until the bound task has finished.
+ */
+static void
+api_note_upload(struct http_request *req, struct api_ctx *ctx)
+{
+	struct api_upload	*up;
+	const char		*ctype;
+
+	up = &ctx->upload;
+	up->body_fd = req->http_body_fd;
+	up->content_length = req->content_length;
+	if (req->http_body_path != NULL) {
+		(void)snprintf(up->body_path, sizeof(up->body_path), "%s",
+		    req->http_body_path);
+	}
+	/* After Kore's rewind the whole body sits at data[0..length). */
+	if (req->http_body_fd == -1 && req->http_body != NULL)
+		up->body_mem = req->http_body->data;
+
+	if (!http_request_header(req, "content-type", &ctype) ||
+	    multipart_boundary(ctype, up->boundary, sizeof(up->boundary)) == -1)
+		up->boundary[0] = '\0';
+}
+
+static ssize_t
+api_upload_reader(void *arg, void *buf, size_t len, size_t off)
+{
+	return (api_upload_read(arg, buf, len, off));
 }
 
 static int
@@ -623,6 +719,14 @@ api_state_free(struct http_request *req)
 	int			i;
 
 	if ((st = http_state_get(req)) == NULL)
+		return;
+
+	/*
+	 * Kore calls onfree on every attempt to free the request, also while
+	 * its task is still running (client gone): the task is using the
+	 * context then. Kore retries until the task has finished.
+	 */
+	if (st->task_started && !kore_task_finished(&st->task))
 		return;
 
 	json_free(&st->ctx.out);

@@ -66,13 +66,22 @@ struct api_header {
 	char		value[256];
 };
 
-/* A multipart upload (API_MULTIPART): the file part inside the body. */
+/*
+ * A multipart upload (API_MULTIPART). The worker notes where Kore keeps
+ * the body (a file above http_body_disk_offload, else memory) and the
+ * boundary; nothing is read there. On the task thread the handler calls
+ * api_upload_find() to locate the file part, then reads it with
+ * api_upload_read(), so the body is never held in memory as a whole.
+ */
 struct api_upload {
-	int		present;
-	char		filename[256];
+	int		present;		/* api_upload_find() found it */
+	char		filename[512];		/* as sent, unchecked bytes */
+	char		part_type[128];		/* client-declared type */
+	char		boundary[80];		/* "" when not multipart */
 	char		body_path[512];		/* body on disk, or "" */
+	int		body_fd;		/* body on disk, or -1 */
 	const u_int8_t	*body_mem;		/* body in memory */
-	size_t		offset;
+	size_t		offset;			/* part data in the body */
 	size_t		length;
 	size_t		content_length;
 };
@@ -113,12 +122,21 @@ extern const struct api_route	auth_routes[];
 extern const struct api_route	users_routes[];
 extern const struct api_route	health_routes[];
 extern const struct api_route	metrics_routes[];
+extern const struct api_route	upload_routes[];
 
 /* Request accessors. */
 const char	*api_query(struct api_ctx *, const char *);
 const char	*api_param(struct api_ctx *, int);
 int		api_param_oid(struct api_ctx *, int, bson_oid_t *);
 yajl_val	api_body(struct api_ctx *);
+
+/*
+ * API_MULTIPART: find the file part named field. 1 found (ctx->upload
+ * filled), 0 none, -1 the body is not multipart/form-data or malformed.
+ */
+int		api_upload_find(struct api_ctx *, const char *);
+/* Read up to len body bytes at off (pread-like; task thread). */
+ssize_t		api_upload_read(struct api_ctx *, void *, size_t, size_t);
 
 /* Responses. The body is written into ctx->out with the json_* calls. */
 struct json	*api_out(struct api_ctx *);
