@@ -8,7 +8,9 @@
  * body costs one linear scan at most.
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include <sys/types.h>
 
@@ -189,12 +191,15 @@ mp_read_full(struct mp *m, void *buf, size_t n, size_t off)
 	return (0);
 }
 
-/* The next "\r\n--boundary" at or after from: 0 and *at, or -1. */
+/*
+ * The next delimiter at or after from: "\r\n--boundary" followed by "--"
+ * or by optional padding and CRLF (RFC 2046). 0 and *at, or -1.
+ */
 static int
 mp_search(struct mp *m, size_t from, size_t *at)
 {
-	u_int8_t	*hit;
-	size_t		pos, n;
+	u_int8_t	*hit, tail[80];
+	size_t		pos, n, t, k;
 
 	pos = from;
 	while (pos < m->len && m->len - pos >= m->dlen) {
@@ -202,13 +207,27 @@ mp_search(struct mp *m, size_t from, size_t *at)
 		if (mp_read_full(m, m->win, n, pos) == -1)
 			return (-1);
 		hit = memmem(m->win, n, m->delim, m->dlen);
-		if (hit != NULL) {
-			*at = pos + (size_t)(hit - m->win);
-			return (0);
+		if (hit == NULL) {
+			if (pos + n == m->len)
+				break;
+			pos += n - (m->dlen - 1);
+			continue;
 		}
-		if (pos + n == m->len)
-			break;
-		pos += n - (m->dlen - 1);
+
+		*at = pos + (size_t)(hit - m->win);
+		t = m->len - (*at + m->dlen);
+		if (t > sizeof(tail))
+			t = sizeof(tail);
+		if (mp_read_full(m, tail, t, *at + m->dlen) == -1)
+			return (-1);
+		for (k = 0; k < t && (tail[k] == ' ' || tail[k] == '\t'); k++)
+			;
+		if ((t >= 2 && tail[0] == '-' && tail[1] == '-') ||
+		    (k + 1 < t && tail[k] == '\r' && tail[k + 1] == '\n'))
+			return (0);
+
+		/* The boundary text inside data: keep looking after it. */
+		pos = *at + 1;
 	}
 
 	return (-1);
@@ -315,7 +334,12 @@ mp_param(const char *p, char *name, size_t nlen, char *value, size_t vlen)
 	v = 0;
 	if (*p == '"') {
 		for (p++; *p != '\0' && *p != '"'; p++) {
-			if (*p == '\\' && p[1] != '\0')
+			/*
+			 * Browsers send backslashes as they are ("C:\x"), curl
+			 * escapes quote and backslash: only those two pairs
+			 * are escapes.
+			 */
+			if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
 				p++;
 			if (v + 1 < vlen)
 				value[v++] = *p;

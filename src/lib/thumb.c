@@ -90,8 +90,9 @@ thumb_webp(const char *path, void **buf, size_t *len, int *w, int *h)
 	VipsImage	*out;
 	int		r;
 
+	/* A broken or truncated image is refused, not half-rendered. */
 	if (vips_thumbnail(path, &out, THUMB_SIZE, "height", THUMB_SIZE,
-	    "size", VIPS_SIZE_DOWN, NULL) != 0)
+	    "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_ERROR, NULL) != 0)
 		return (-1);
 
 	*w = vips_image_get_width(out);

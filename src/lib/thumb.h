@@ -27,7 +27,8 @@ int	thumb_probe(const char *, int *, int *);
 /*
  * A WebP thumbnail (at most THUMB_SIZE on its longest side, EXIF
  * orientation applied, metadata stripped) of the image file at path, in
- * a buffer released with thumb_free(). Its size goes to *w, *h.
+ * a buffer released with thumb_free(). Its size goes to *w, *h. Fails on
+ * any decoding error, truncation included: the whole image is decoded.
  */
 int	thumb_webp(const char *, void **, size_t *, int *, int *);
 void	thumb_free(void *);
