@@ -4,7 +4,8 @@
 APP	:= $(notdir $(CURDIR))
 SO	:= $(APP).so
 
-.PHONY: all setup build run test unit e2e conformance fuzz bench clean conf
+.PHONY: all setup build run test unit e2e conformance fuzz bench clean conf \
+	bench-fanout bench-memory
 
 all: build
 
@@ -36,6 +37,14 @@ conformance: setup build
 
 fuzz:
 	@$(MAKE) -s -C tests/fuzz run
+
+# Fanout deliveries/s and memory per idle socket, lnk-chat next to the npm
+# socket.io server (bench/fanout/run, bench/memory/run say the knobs).
+bench-fanout: setup build
+	@bench/fanout/run
+
+bench-memory: setup build
+	@bench/memory/run
 
 clean:
 	@kodev clean || true

@@ -1,0 +1,3 @@
+module lnkchat/bench/loadgen
+
+go 1.21
