@@ -25,6 +25,7 @@
 
 #include "app/app.h"
 #include "app/config.h"
+#include "app/metrics.h"
 #include "engineio/eio.h"
 #include "engineio/eio_packet.h"
 #include "lib/json.h"
@@ -1015,6 +1016,8 @@ static void
 sess_opened(struct eio_session *s)
 {
 	s->opened = 1;
+	metrics_gauge_add(METRIC_CONNECTIONS, 1,
+	    s->transport == T_WEBSOCKET ? "websocket" : "polling");
 	timer_set(s, TQ_PING, kore_time_ms() + cfg.ping_interval);
 	s->srv->on_open(s);
 }
@@ -1160,6 +1163,8 @@ sess_ws_frame(struct eio_session *s, struct eio_ep *ep, int op,
 			s->ws = s->probe;
 			memset(&s->probe, 0, sizeof(s->probe));
 			s->transport = T_WEBSOCKET;
+			metrics_gauge_add(METRIC_CONNECTIONS, -1, "polling");
+			metrics_gauge_add(METRIC_CONNECTIONS, 1, "websocket");
 			s->upgrading = 0;
 			sess_flush(s);
 		} else {
@@ -1289,6 +1294,10 @@ sess_destroy(struct eio_session *s, const char *reason, int final)
 	if (s->probe.kind != EP_NONE)
 		ep_ws_close(&s->probe);
 
+	if (s->opened) {
+		metrics_gauge_add(METRIC_CONNECTIONS, -1,
+		    s->transport == T_WEBSOCKET ? "websocket" : "polling");
+	}
 	if (prev == S_OPEN && s->opened)
 		s->srv->on_close(s, reason != NULL ? reason : "forced close");
 

@@ -2,8 +2,8 @@
  * The event bus (see bus.h).
  *
  * A batch is a sequence of records, each
- *   kind(1) room_len(2) room  arg_len(2) arg  except_len(2) except
- *   data_len(4) data
+ *   kind(1) nsp_len(2) nsp  room_len(2) room  arg_len(2) arg
+ *   except_len(2) except  data_len(4) data
  * with big-endian lengths: arg is the event name (EMIT) or the target
  * room (JOIN/LEAVE). Between nodes it is prefixed with "LNK1",
  * node_id_len(1) and the publishing node's id.
@@ -28,7 +28,7 @@
 #define BUS_FIELD_MAX		255
 
 static void	bus_add(struct eio_buf *, int, const char *, const char *,
-		    const char *, const void *, size_t);
+		    const char *, const char *, const void *, size_t);
 static void	bus_put16(struct eio_buf *, const char *);
 static void	bus_send(struct eio_buf *);
 static void	bus_msg(struct kore_msg *, const void *);
@@ -65,10 +65,11 @@ bus_publish(struct evq *q)
 	eio_buf_init(&b);
 	TAILQ_FOREACH(e, q, list) {
 		if (e->kind == EVT_EMIT) {
-			bus_add(&b, EVT_EMIT, e->room, e->name, NULL,
-			    e->data, e->len);
+			bus_add(&b, EVT_EMIT, BUS_NAMESPACE, e->room, e->name,
+			    NULL, e->data, e->len);
 		} else {
-			bus_add(&b, e->kind, e->room, e->arg, NULL, NULL, 0);
+			bus_add(&b, e->kind, BUS_NAMESPACE, e->room, e->arg,
+			    NULL, NULL, 0);
 		}
 	}
 	bus_send(&b);
@@ -79,10 +80,17 @@ void
 bus_emit(const char *room, const char *event, const char *arg, size_t len,
     const char *except)
 {
+	bus_emit_nsp(BUS_NAMESPACE, room, event, arg, len, except);
+}
+
+void
+bus_emit_nsp(const char *nsp, const char *room, const char *event,
+    const char *arg, size_t len, const char *except)
+{
 	struct eio_buf	b;
 
 	eio_buf_init(&b);
-	bus_add(&b, EVT_EMIT, room, event, except, arg, len);
+	bus_add(&b, EVT_EMIT, nsp, room, event, except, arg, len);
 	bus_send(&b);
 	eio_buf_free(&b);
 }
@@ -93,7 +101,7 @@ bus_join(const char *room, const char *target)
 	struct eio_buf	b;
 
 	eio_buf_init(&b);
-	bus_add(&b, EVT_JOIN, room, target, NULL, NULL, 0);
+	bus_add(&b, EVT_JOIN, BUS_NAMESPACE, room, target, NULL, NULL, 0);
 	bus_send(&b);
 	eio_buf_free(&b);
 }
@@ -104,7 +112,8 @@ bus_leave(const char *room, const char *target)
 	struct eio_buf	b;
 
 	eio_buf_init(&b);
-	bus_add(&b, EVT_LEAVE, room, target, NULL, NULL, 0);
+	bus_add(&b, EVT_LEAVE, BUS_NAMESPACE, room, target, NULL, NULL,
+	    0);
 	bus_send(&b);
 	eio_buf_free(&b);
 }
@@ -113,18 +122,17 @@ int
 bus_deliver(const u_int8_t *p, size_t len)
 {
 	struct sio_nsp	*nsp;
-	char		room[BUS_FIELD_MAX + 1], arg[BUS_FIELD_MAX + 1];
-	char		except[BUS_FIELD_MAX + 1];
+	char		name[BUS_FIELD_MAX + 1], room[BUS_FIELD_MAX + 1];
+	char		arg[BUS_FIELD_MAX + 1], except[BUS_FIELD_MAX + 1];
 	u_int32_t	dlen;
 	int		kind;
-
-	nsp = sio_namespace_find(BUS_NAMESPACE);
 
 	while (len > 0) {
 		kind = p[0];
 		p++;
 		len--;
-		if (bus_get(&p, &len, 2, room, sizeof(room)) == -1 ||
+		if (bus_get(&p, &len, 2, name, sizeof(name)) == -1 ||
+		    bus_get(&p, &len, 2, room, sizeof(room)) == -1 ||
 		    bus_get(&p, &len, 2, arg, sizeof(arg)) == -1 ||
 		    bus_get(&p, &len, 2, except, sizeof(except)) == -1 ||
 		    len < 4)
@@ -136,7 +144,7 @@ bus_deliver(const u_int8_t *p, size_t len)
 		if (dlen > len)
 			return (-1);
 
-		if (nsp != NULL) {
+		if ((nsp = sio_namespace_find(name)) != NULL) {
 			switch (kind) {
 			case EVT_EMIT:
 				(void)sio_room_emit_local(nsp, room,
@@ -160,10 +168,11 @@ bus_deliver(const u_int8_t *p, size_t len)
 }
 
 static void
-bus_add(struct eio_buf *b, int kind, const char *room, const char *arg,
-    const char *except, const void *data, size_t len)
+bus_add(struct eio_buf *b, int kind, const char *nsp, const char *room,
+    const char *arg, const char *except, const void *data, size_t len)
 {
 	eio_buf_addc(b, kind);
+	bus_put16(b, nsp);
 	bus_put16(b, room);
 	bus_put16(b, arg);
 	bus_put16(b, except != NULL ? except : "");

@@ -28,6 +28,9 @@ void	bus_teardown(void);
 
 void	bus_emit(const char *, const char *, const char *, size_t,
 	    const char *);
+/* The same for another namespace (bus_emit is for /chat). */
+void	bus_emit_nsp(const char *, const char *, const char *, const char *,
+	    size_t, const char *);
 void	bus_join(const char *, const char *);
 void	bus_leave(const char *, const char *);
 

@@ -17,6 +17,7 @@
 
 #include "engineio/eio.h"
 #include "lib/json.h"
+#include "socketio/bus.h"
 #include "socketio/conformance.h"
 #include "socketio/sio.h"
 
@@ -132,9 +133,8 @@ test_event(struct sio_socket *s, const struct sio_event *ev)
 		return;
 	}
 	if (!strcmp(ev->name, "room")) {
-		(void)sio_room_emit_local(sio_socket_nsp(s), "test-room",
-		    sio_socket_sid(s), "room-message", ev->args + 1,
-		    ev->args_len - 2);
+		bus_emit_nsp("/test", "test-room", "room-message",
+		    ev->args + 1, ev->args_len - 2, sio_socket_sid(s));
 		return;
 	}
 
