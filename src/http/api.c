@@ -55,6 +55,8 @@ static const struct api_route	*route_tables[] = {
 	health_routes,
 	metrics_routes,
 	upload_routes,
+	conversations_routes,
+	messages_routes,
 	NULL
 };
 

@@ -123,6 +123,8 @@ extern const struct api_route	users_routes[];
 extern const struct api_route	health_routes[];
 extern const struct api_route	metrics_routes[];
 extern const struct api_route	upload_routes[];
+extern const struct api_route	conversations_routes[];
+extern const struct api_route	messages_routes[];
 
 /* Request accessors. */
 const char	*api_query(struct api_ctx *, const char *);

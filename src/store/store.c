@@ -33,17 +33,18 @@ static const char *coll_names[STORE_NCOLL] = {
 /*
  * Every index is valid on MongoDB and accepted by FerretDB v1.24: no
  * partial, sparse or text indexes. Messages without a clientMessageId
- * store their own id there, so the unique index needs no filter.
+ * store their own id there, and groups store "g:<id>" as directKey, so
+ * the unique indexes need no filter. {conversationId, seq} is unique:
+ * it is what keeps seq gap-free and unrepeated (domain/message_service.c).
  */
 static const struct store_index indexes[] = {
 	{ STORE_USERS, "emailKey_1", "{\"emailKey\": 1}", 1 },
 	{ STORE_USERS, "phoneKey_1", "{\"phoneKey\": 1}", 1 },
 	{ STORE_CONVERSATIONS, "participants_1_lastMessageAt_-1",
 	    "{\"participants\": 1, \"lastMessageAt\": -1}", 0 },
-	{ STORE_CONVERSATIONS, "type_1_participants_1",
-	    "{\"type\": 1, \"participants\": 1}", 0 },
+	{ STORE_CONVERSATIONS, "directKey_1", "{\"directKey\": 1}", 1 },
 	{ STORE_MESSAGES, "conversationId_1_seq_1",
-	    "{\"conversationId\": 1, \"seq\": 1}", 0 },
+	    "{\"conversationId\": 1, \"seq\": 1}", 1 },
 	{ STORE_MESSAGES, "conversationId_1_createdAt_-1",
 	    "{\"conversationId\": 1, \"createdAt\": -1}", 0 },
 	{ STORE_MESSAGES, "conversationId_1_senderId_1_clientMessageId_1",
@@ -259,14 +260,17 @@ store_count(int coll, const bson_t *filter)
 int
 store_ensure_indexes(void)
 {
-	int		i, ret;
+	int		i, ret, first;
 
+	/* One bad index must not keep the others from being created. */
+	first = STORE_OK;
 	for (i = 0; indexes[i].name != NULL; i++) {
-		if ((ret = store_ensure_index(&indexes[i])) != STORE_OK)
-			return (ret);
+		if ((ret = store_ensure_index(&indexes[i])) != STORE_OK &&
+		    first == STORE_OK)
+			first = ret;
 	}
 
-	return (STORE_OK);
+	return (first);
 }
 
 static int

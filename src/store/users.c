@@ -13,6 +13,7 @@
 #include <mongoc/mongoc.h>
 
 #include "lib/json.h"
+#include "store/doclist.h"
 #include "store/store.h"
 #include "store/users.h"
 
@@ -261,6 +262,59 @@ users_load_public(struct user_public *users, size_t n)
 	ret = STORE_OK;
 	if (mongoc_cursor_error(cur, &err))
 		ret = store_error("users.load_public", &err);
+
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	return (ret);
+}
+
+int
+users_filter_by_name(const bson_oid_t *ids, size_t n, const char *pattern,
+    struct oidlist *out)
+{
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_t			filter, in, arr, re, opts, proj;
+	bson_error_t		err;
+	bson_iter_t		it;
+	char			key[24];
+	size_t			i;
+	int			ret;
+
+	if (n == 0)
+		return (STORE_OK);
+
+	bson_init(&filter);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
+	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+	for (i = 0; i < n; i++) {
+		(void)snprintf(key, sizeof(key), "%zu", i);
+		BSON_APPEND_OID(&arr, key, &ids[i]);
+	}
+	bson_append_array_end(&in, &arr);
+	bson_append_document_end(&filter, &in);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "name", &re);
+	BSON_APPEND_UTF8(&re, "$regex", pattern);
+	BSON_APPEND_UTF8(&re, "$options", "i");
+	bson_append_document_end(&filter, &re);
+
+	bson_init(&opts);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "_id", 1);
+	bson_append_document_end(&opts, &proj);
+
+	cur = mongoc_collection_find_with_opts(store_coll(STORE_USERS),
+	    &filter, &opts, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		if (bson_iter_init_find(&it, doc, "_id") &&
+		    BSON_ITER_HOLDS_OID(&it))
+			oidlist_add(out, bson_iter_oid(&it));
+	}
+
+	ret = STORE_OK;
+	if (mongoc_cursor_error(cur, &err))
+		ret = store_error("users.filter_by_name", &err);
 
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);

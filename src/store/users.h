@@ -9,6 +9,7 @@
 #include <bson/bson.h>
 
 struct json;
+struct oidlist;
 
 struct user_public {
 	bson_oid_t	oid;
@@ -27,6 +28,9 @@ int	users_count_existing(const bson_oid_t *, size_t, int64_t *);
 int	users_set(const bson_oid_t *, const bson_t *);
 int	users_swap_refresh(const bson_oid_t *, const char *, const char *);
 int	users_load_public(struct user_public *, size_t);
+/* Those of ids whose name matches an (escaped) regex, case-insensitive. */
+int	users_filter_by_name(const bson_oid_t *, size_t, const char *,
+	    struct oidlist *);
 
 int	users_package_push(const bson_oid_t *, const bson_t *);
 int	users_package_set(const bson_oid_t *, const char *, const bson_t *);

@@ -1,0 +1,601 @@
+/*
+ * Messages: /api/conversations/:id/messages... and /api/messages/...,
+ * HTTP adapters over domain/message_service. Routes that create messages
+ * are rate limited and every one of their responses carries the limit's
+ * headers (SPEC.md §3).
+ */
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/config.h"
+#include "domain/message_service.h"
+#include "http/api.h"
+#include "http/paging.h"
+#include "http/valid.h"
+#include "lib/json.h"
+#include "lib/text.h"
+
+#define RM_SEARCH_MAX		200
+#define RM_REACTION_MAX		32
+#define RM_ADDRESS_MAX		500
+#define RM_PACKAGE_ID_MAX	64
+#define RM_TIME_MAX		32
+#define RM_PAGE_MAX		10000000
+
+static void	rm_list(struct api_ctx *);
+static void	rm_send(struct api_ctx *);
+static void	rm_offer(struct api_ctx *);
+static void	rm_booking(struct api_ctx *);
+static void	rm_location(struct api_ctx *);
+static void	rm_bulk_read(struct api_ctx *);
+static void	rm_search(struct api_ctx *);
+static void	rm_get(struct api_ctx *);
+static void	rm_edit(struct api_ctx *);
+static void	rm_delete(struct api_ctx *);
+static void	rm_hide(struct api_ctx *);
+static void	rm_read(struct api_ctx *);
+static void	rm_react(struct api_ctx *);
+static void	rm_unreact(struct api_ctx *);
+static void	rm_reads(struct api_ctx *);
+static int	rm_limit(struct api_ctx *);
+static void	rm_done(struct api_ctx *, int, const char *);
+static void	rm_client_id(struct valid *, yajl_val, struct msg_input *);
+static char	*rm_optional_text(struct valid *, yajl_val, const char *,
+		    size_t);
+static int	rm_query_date(struct valid *, struct api_ctx *, const char *,
+		    int64_t *);
+
+const struct api_route messages_routes[] = {
+	{ API_GET, "/api/conversations/:id/messages", API_AUTH, rm_list },
+	{ API_POST, "/api/conversations/:id/messages", API_AUTH, rm_send },
+	{ API_POST, "/api/conversations/:id/messages/service-offer", API_AUTH,
+	    rm_offer },
+	{ API_POST, "/api/conversations/:id/messages/booking-request",
+	    API_AUTH, rm_booking },
+	{ API_POST, "/api/conversations/:id/messages/location", API_AUTH,
+	    rm_location },
+	{ API_POST, "/api/conversations/:id/messages/bulk-mark-read",
+	    API_AUTH, rm_bulk_read },
+	/* Before /api/messages/:id, as in the peer (route order). */
+	{ API_GET, "/api/messages/search", API_AUTH, rm_search },
+	{ API_GET, "/api/messages/:id", API_AUTH, rm_get },
+	{ API_PUT | API_PATCH, "/api/messages/:id", API_AUTH, rm_edit },
+	{ API_DELETE, "/api/messages/:id", API_AUTH, rm_delete },
+	{ API_DELETE, "/api/messages/:id/for-me", API_AUTH, rm_hide },
+	{ API_POST, "/api/messages/:id/read", API_AUTH, rm_read },
+	{ API_POST, "/api/messages/:id/reaction", API_AUTH, rm_react },
+	{ API_DELETE, "/api/messages/:id/reaction", API_AUTH, rm_unreact },
+	{ API_GET, "/api/messages/:id/reads", API_AUTH, rm_reads },
+	{ 0, NULL, 0, NULL }
+};
+
+static const char *list_types[] = {
+	"text", "image", "file", "video", "audio", "service_offer",
+	"booking_request", "location", "system", NULL
+};
+
+static void
+rm_list(struct api_ctx *ctx)
+{
+	struct msg_list_in	in;
+	struct valid		v;
+	bson_oid_t		cid;
+	const char		*s;
+	char			*search, err[256];
+	size_t			i;
+	int			status, blank;
+
+	if (api_param_oid(ctx, 0, &cid) == -1)
+		return;
+
+	valid_init(&v);
+	memset(&in, 0, sizeof(in));
+	search = NULL;
+
+	in.page = paging_clamp(api_query(ctx, "page"), 1, RM_PAGE_MAX);
+	in.limit = paging_clamp(api_query(ctx, "limit"), MSG_PAGE_DEFAULT,
+	    MSG_PAGE_MAX);
+	in.after_seq = -1;
+	in.before_seq = -1;
+
+	if ((s = api_query(ctx, "afterSeq")) != NULL &&
+	    paging_uint(s, &in.after_seq) == -1)
+		valid_fail(&v, "afterSeq must be a non-negative integer");
+	if ((s = api_query(ctx, "beforeSeq")) != NULL &&
+	    paging_uint(s, &in.before_seq) == -1)
+		valid_fail(&v, "beforeSeq must be a non-negative integer");
+	if (in.after_seq >= 0 && in.before_seq >= 0)
+		valid_fail(&v, "afterSeq and beforeSeq cannot be combined");
+
+	if ((s = api_query(ctx, "type")) != NULL) {
+		for (i = 0; list_types[i] != NULL; i++) {
+			if (!strcmp(list_types[i], s))
+				break;
+		}
+		if (list_types[i] == NULL)
+			valid_fail(&v, "type must be one of the following "
+			    "values: text, image, file, video, audio, "
+			    "service_offer, booking_request, location");
+		else
+			in.type = s;
+	}
+
+	if ((s = api_query(ctx, "search")) != NULL) {
+		if (text_clean(s, strlen(s), &search, NULL, NULL, &blank) !=
+		    TEXT_OK)
+			valid_fail(&v, "search must be valid UTF-8 text");
+		else if (text_utf8_len(search) > RM_SEARCH_MAX)
+			valid_fail(&v, "search must be shorter than or equal "
+			    "to %d characters", RM_SEARCH_MAX);
+		else if (!blank)
+			in.search = search;
+	}
+
+	in.has_after = rm_query_date(&v, ctx, "after", &in.after);
+	in.has_before = rm_query_date(&v, ctx, "before", &in.before);
+
+	if (!valid_reply(&v, ctx)) {
+		status = msg_list(&ctx->user, &cid, &in, api_out(ctx), err,
+		    sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	free(search);
+}
+
+static void
+rm_send(struct api_ctx *ctx)
+{
+	struct msg_input	in;
+	struct valid		v;
+	bson_oid_t		cid;
+	char			err[256];
+	int			status;
+
+	if (rm_limit(ctx) == -1 || api_param_oid(ctx, 0, &cid) == -1)
+		return;
+
+	valid_init(&v);
+	msg_input_init(&in);
+	if (api_body(ctx) == NULL)
+		valid_fail(&v, "content should not be empty");
+	else
+		msg_input_parse(&in, api_body(ctx), &v);
+
+	if (!valid_reply(&v, ctx)) {
+		in.ratelimited = 1;
+		status = msg_send(&ctx->user, &cid, &in, api_out(ctx),
+		    &ctx->events, err, sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	msg_input_free(&in);
+}
+
+static void
+rm_offer(struct api_ctx *ctx)
+{
+	struct msg_input	in;
+	struct valid		v;
+	yajl_val		body;
+	bson_oid_t		cid;
+	const char		*pkg;
+	char			*message, err[256];
+	int			status;
+
+	if (rm_limit(ctx) == -1 || api_param_oid(ctx, 0, &cid) == -1)
+		return;
+
+	body = api_body(ctx);
+	valid_init(&v);
+	msg_input_init(&in);
+
+	pkg = valid_string(&v, body, "servicePackageId", 1, 1,
+	    RM_PACKAGE_ID_MAX);
+	message = rm_optional_text(&v, body, "message",
+	    cfg.message_max_length);
+	rm_client_id(&v, body, &in);
+
+	if (!valid_reply(&v, ctx)) {
+		in.ratelimited = 1;
+		status = msg_send_offer(&ctx->user, &cid, pkg, message, &in,
+		    api_out(ctx), &ctx->events, err, sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	free(message);
+	msg_input_free(&in);
+}
+
+static void
+rm_booking(struct api_ctx *ctx)
+{
+	struct msg_booking_in	b;
+	struct msg_input	in;
+	struct valid		v;
+	yajl_val		body;
+	bson_oid_t		cid;
+	const char		*date;
+	char			*message, *time, err[256];
+	int			status;
+
+	if (rm_limit(ctx) == -1 || api_param_oid(ctx, 0, &cid) == -1)
+		return;
+
+	body = api_body(ctx);
+	valid_init(&v);
+	msg_input_init(&in);
+	memset(&b, 0, sizeof(b));
+
+	b.package_id = valid_string(&v, body, "servicePackageId", 1, 1,
+	    RM_PACKAGE_ID_MAX);
+	if ((date = valid_string(&v, body, "requestedDate", 0, 0, 64)) !=
+	    NULL) {
+		if (json_parse_iso8601(date, &b.date) == -1)
+			valid_fail(&v, "requestedDate must be a valid ISO 8601 "
+			    "date string");
+		else
+			b.has_date = 1;
+	}
+	time = rm_optional_text(&v, body, "requestedTime", RM_TIME_MAX);
+	message = rm_optional_text(&v, body, "message",
+	    cfg.message_max_length);
+	b.has_provider = valid_oid(&v, body, "providerId", 0, &b.provider);
+	rm_client_id(&v, body, &in);
+
+	if (!valid_reply(&v, ctx)) {
+		b.time = time;
+		b.message = message;
+		in.ratelimited = 1;
+		status = msg_send_booking(&ctx->user, &cid, &b, &in,
+		    api_out(ctx), &ctx->events, err, sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	free(message);
+	free(time);
+	msg_input_free(&in);
+}
+
+static void
+rm_location(struct api_ctx *ctx)
+{
+	struct msg_location_in	l;
+	struct msg_input	in;
+	struct valid		v;
+	yajl_val		body;
+	bson_oid_t		cid;
+	char			*message, *address, err[256];
+	int			status;
+
+	if (rm_limit(ctx) == -1 || api_param_oid(ctx, 0, &cid) == -1)
+		return;
+
+	body = api_body(ctx);
+	valid_init(&v);
+	msg_input_init(&in);
+	memset(&l, 0, sizeof(l));
+
+	if (valid_number(&v, body, "latitude", 1, &l.latitude) &&
+	    (l.latitude < -90 || l.latitude > 90))
+		valid_fail(&v, "latitude must be between -90 and 90");
+	if (valid_number(&v, body, "longitude", 1, &l.longitude) &&
+	    (l.longitude < -180 || l.longitude > 180))
+		valid_fail(&v, "longitude must be between -180 and 180");
+	address = rm_optional_text(&v, body, "address", RM_ADDRESS_MAX);
+	message = rm_optional_text(&v, body, "message",
+	    cfg.message_max_length);
+	rm_client_id(&v, body, &in);
+
+	if (!valid_reply(&v, ctx)) {
+		l.address = address;
+		l.message = message;
+		in.ratelimited = 1;
+		status = msg_send_location(&ctx->user, &cid, &l, &in,
+		    api_out(ctx), &ctx->events, err, sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	free(message);
+	free(address);
+	msg_input_free(&in);
+}
+
+static void
+rm_bulk_read(struct api_ctx *ctx)
+{
+	struct valid	v;
+	yajl_val	arr, e;
+	bson_oid_t	cid, *ids;
+	char		err[256];
+	size_t		i, n;
+	int		status;
+
+	if (api_param_oid(ctx, 0, &cid) == -1)
+		return;
+
+	valid_init(&v);
+	ids = NULL;
+	n = 0;
+
+	if ((arr = valid_array(&v, api_body(ctx), "messageIds", 1)) != NULL) {
+		if (arr->u.array.len > MSG_BULK_MAX) {
+			valid_fail(&v, "messageIds must contain no more than "
+			    "%d elements", MSG_BULK_MAX);
+		} else {
+			if ((ids = calloc(arr->u.array.len + 1,
+			    sizeof(*ids))) == NULL)
+				abort();
+			for (i = 0; i < arr->u.array.len; i++) {
+				e = arr->u.array.values[i];
+				if (!YAJL_IS_STRING(e) ||
+				    !valid_is_oid(e->u.string)) {
+					valid_fail(&v, "each value in "
+					    "messageIds must be a mongodb id");
+					break;
+				}
+				bson_oid_init_from_string(&ids[n++],
+				    e->u.string);
+			}
+		}
+	}
+
+	if (!valid_reply(&v, ctx)) {
+		status = msg_read_bulk(&ctx->user, &cid, ids, n, &ctx->events,
+		    err, sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	free(ids);
+}
+
+static void
+rm_search(struct api_ctx *ctx)
+{
+	struct valid	v;
+	const char	*q;
+	char		*text, err[256];
+	int64_t		limit;
+	int		status, blank;
+
+	valid_init(&v);
+	text = NULL;
+
+	/* Missing q is the client's mistake (SPEC.md §2.5). */
+	if ((q = api_query(ctx, "q")) == NULL) {
+		valid_fail(&v, "q should not be empty");
+	} else if (text_clean(q, strlen(q), &text, NULL, NULL, &blank) !=
+	    TEXT_OK) {
+		valid_fail(&v, "q must be valid UTF-8 text");
+	} else if (blank) {
+		valid_fail(&v, "q should not be empty");
+	} else if (text_utf8_len(text) > RM_SEARCH_MAX) {
+		valid_fail(&v, "q must be shorter than or equal to %d "
+		    "characters", RM_SEARCH_MAX);
+	}
+	limit = paging_clamp(api_query(ctx, "limit"), MSG_SEARCH_DEFAULT,
+	    MSG_SEARCH_MAX);
+
+	if (!valid_reply(&v, ctx)) {
+		status = msg_search(&ctx->user, text, limit, api_out(ctx), err,
+		    sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	free(text);
+}
+
+static void
+rm_get(struct api_ctx *ctx)
+{
+	bson_oid_t	mid;
+	char		err[256];
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	rm_done(ctx, msg_get(&ctx->user, &mid, api_out(ctx), err,
+	    sizeof(err)), err);
+}
+
+static void
+rm_edit(struct api_ctx *ctx)
+{
+	struct valid	v;
+	bson_oid_t	mid;
+	const char	*s;
+	char		*content, err[256];
+	int		status;
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	valid_init(&v);
+	content = NULL;
+	if ((s = valid_string(&v, api_body(ctx), "content", 1, 0,
+	    (size_t)cfg.message_max_length * 4 + 4096)) != NULL)
+		content = msg_clean_text(&v, "content", s,
+		    cfg.message_max_length, 1);
+
+	if (!valid_reply(&v, ctx)) {
+		status = msg_edit(&ctx->user, &mid, content, api_out(ctx),
+		    &ctx->events, err, sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	free(content);
+}
+
+static void
+rm_delete(struct api_ctx *ctx)
+{
+	bson_oid_t	mid;
+	char		err[256];
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	rm_done(ctx, msg_delete(&ctx->user, &mid, &ctx->events, err,
+	    sizeof(err)), err);
+}
+
+static void
+rm_hide(struct api_ctx *ctx)
+{
+	bson_oid_t	mid;
+	char		err[256];
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	rm_done(ctx, msg_hide(&ctx->user, &mid, &ctx->events, err,
+	    sizeof(err)), err);
+}
+
+static void
+rm_read(struct api_ctx *ctx)
+{
+	bson_oid_t	mid;
+	char		err[256];
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	rm_done(ctx, msg_read(&ctx->user, &mid, NULL, &ctx->events, err,
+	    sizeof(err)), err);
+}
+
+static void
+rm_react(struct api_ctx *ctx)
+{
+	struct valid	v;
+	bson_oid_t	mid;
+	const char	*s;
+	char		*emoji, err[256];
+	int		status;
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	valid_init(&v);
+	emoji = NULL;
+	if ((s = valid_string(&v, api_body(ctx), "reaction", 1, 0, 256)) !=
+	    NULL)
+		emoji = msg_clean_text(&v, "reaction", s, RM_REACTION_MAX, 1);
+
+	if (!valid_reply(&v, ctx)) {
+		status = msg_react(&ctx->user, &mid, emoji, api_out(ctx),
+		    &ctx->events, err, sizeof(err));
+		rm_done(ctx, status, err);
+	}
+
+	free(emoji);
+}
+
+static void
+rm_unreact(struct api_ctx *ctx)
+{
+	bson_oid_t	mid;
+	char		err[256];
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	rm_done(ctx, msg_unreact(&ctx->user, &mid, api_out(ctx),
+	    &ctx->events, err, sizeof(err)), err);
+}
+
+static void
+rm_reads(struct api_ctx *ctx)
+{
+	bson_oid_t	mid;
+	char		err[256];
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	rm_done(ctx, msg_reads(&ctx->user, &mid, api_out(ctx), err,
+	    sizeof(err)), err);
+}
+
+/*
+ * Counts this send and sets X-RateLimit-*; over the limit it answers
+ * 429 with Retry-After and returns -1 (SPEC.md §3).
+ */
+static int
+rm_limit(struct api_ctx *ctx)
+{
+	struct ratelimit	rl;
+	int			status;
+
+	status = msg_ratelimit(&ctx->user, &rl);
+	if (rl.checked) {
+		api_header(ctx, "X-RateLimit-Limit", "%u", rl.limit);
+		api_header(ctx, "X-RateLimit-Remaining", "%u", rl.remaining);
+		api_header(ctx, "X-RateLimit-Reset", "%lld",
+		    (long long)rl.reset);
+	}
+
+	if (status == 429) {
+		api_header(ctx, "Retry-After", "%u", rl.retry_after);
+		api_error(ctx, 429, "Rate limit exceeded");
+		return (-1);
+	}
+
+	return (0);
+}
+
+static void
+rm_done(struct api_ctx *ctx, int status, const char *err)
+{
+	if (status == 204)
+		api_no_content(ctx);
+	else if (status >= 400)
+		api_error(ctx, status, "%s", err);
+	else
+		api_reply(ctx, status);
+}
+
+static void
+rm_client_id(struct valid *v, yajl_val body, struct msg_input *in)
+{
+	const char	*s;
+
+	if ((s = valid_string(v, body, "clientMessageId", 0, 1,
+	    MSG_CLIENT_ID_MAX)) != NULL)
+		(void)snprintf(in->client_id, sizeof(in->client_id), "%s", s);
+}
+
+/* Optional user text, cleaned; blank is absent. */
+static char *
+rm_optional_text(struct valid *v, yajl_val body, const char *key, size_t max)
+{
+	const char	*s;
+
+	if ((s = valid_string(v, body, key, 0, 0, max * 4 + 4096)) == NULL ||
+	    s[0] == '\0')
+		return (NULL);
+
+	return (msg_clean_text(v, key, s, max, 0));
+}
+
+/* ISO-8601 query date; 1 when present and valid. */
+static int
+rm_query_date(struct valid *v, struct api_ctx *ctx, const char *key,
+    int64_t *out)
+{
+	const char	*s;
+
+	if ((s = api_query(ctx, key)) == NULL || *s == '\0')
+		return (0);
+
+	if (json_parse_iso8601(s, out) == -1) {
+		valid_fail(v, "%s must be a valid ISO 8601 date string", key);
+		return (0);
+	}
+
+	return (1);
+}
