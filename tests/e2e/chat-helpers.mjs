@@ -1,0 +1,85 @@
+// Helpers for the conversation and message suites: conversations and
+// messages through the API, rows through the mongodb driver, Redis
+// through redis-cli, and socket events when the realtime layer is there.
+import { execFileSync } from 'node:child_process';
+import { MongoClient, ObjectId } from 'mongodb';
+import { api, connect } from './helpers.mjs';
+
+export { ObjectId };
+
+let client;
+
+// The test database (MONGODB_URI is set by scripts/test).
+export async function db() {
+  if (!client) {
+    client = new MongoClient(process.env.MONGODB_URI || 'mongodb://127.0.0.1:27017/lnk_test');
+    await client.connect();
+  }
+  return client.db();
+}
+
+export async function closeDb() {
+  if (client) await client.close();
+  client = undefined;
+}
+
+export function oid(s) {
+  return new ObjectId(s);
+}
+
+export async function direct(a, b) {
+  const r = await api('POST', '/api/conversations', {
+    token: a.token, body: { participants: [b.id], type: 'direct' },
+  });
+  if (r.status !== 201) throw new Error(`direct: ${r.status} ${r.text}`);
+  return r.body;
+}
+
+export async function group(admin, members, groupName = 'Team') {
+  const r = await api('POST', '/api/conversations', {
+    token: admin.token,
+    body: { participants: members.map((m) => m.id), type: 'group', groupName },
+  });
+  if (r.status !== 201) throw new Error(`group: ${r.status} ${r.text}`);
+  return r.body;
+}
+
+// send(user, cid, 'text') or send(user, cid, {content, ...}); returns the response.
+export async function send(user, cid, body) {
+  const b = typeof body === 'string' ? { content: body } : body;
+  return api('POST', `/api/conversations/${cid}/messages`, { token: user.token, body: b });
+}
+
+export async function sendOk(user, cid, body) {
+  const r = await send(user, cid, body);
+  if (r.status !== 201) throw new Error(`send: ${r.status} ${r.text}`);
+  return r.body;
+}
+
+export async function unread(user, cid) {
+  const r = await api('GET', `/api/conversations/${cid}/unread-count`, { token: user.token });
+  if (r.status !== 200) throw new Error(`unread: ${r.status} ${r.text}`);
+  return r.body.unreadCount;
+}
+
+export function redis(...args) {
+  return execFileSync('redis-cli', [
+    '-h', process.env.REDIS_HOST || '127.0.0.1',
+    '-p', String(process.env.REDIS_PORT || 6379), ...args,
+  ]).toString().trim();
+}
+
+// Only a user's public projection may appear (SPEC.md §2.4).
+export const PUBLIC_USER_KEYS = ['_id', 'avatar', 'id', 'isPremium', 'isVerified', 'name'];
+export function isPublicUser(u) {
+  return Object.keys(u).every((k) => PUBLIC_USER_KEYS.includes(k));
+}
+
+// A socket on /chat, or null while the realtime layer has not landed.
+export async function trySocket(token) {
+  try {
+    return await connect(token, { transports: ['websocket'] });
+  } catch {
+    return null;
+  }
+}
