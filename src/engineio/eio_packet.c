@@ -135,7 +135,8 @@ eio_payload_next(const u_int8_t *body, size_t len, size_t *off,
 			return (-1);
 		pkt->type = EIO_MESSAGE;
 		pkt->binary = 1;
-		pkt->data = scratch->data;
+		pkt->data = scratch->data != NULL ? scratch->data :
+		    (const u_int8_t *)"";
 		pkt->len = scratch->len;
 		return (1);
 	}
