@@ -55,6 +55,7 @@
 #define OP_WS_OPEN		4
 #define OP_WS_FRAME		5
 #define OP_WS_CLOSED		6
+#define OP_OVERSIZE		7
 /* ... and owner -> front worker. */
 #define OP_REPLY		10
 #define OP_WS_SEND		11
@@ -603,17 +604,22 @@ eio_with_sid(struct http_request *req, const char *sid, int ws, int upgrade)
 	else
 		return (eio_error(req, ERR_BAD_REQUEST));
 
+	owner = eio_sid_worker(sid);
+	if (owner < 1 || owner > nworkers())
+		return (eio_error(req, ERR_SID));
+
+	/* Over maxPayload: 413, and the session ends (wherever it is). */
 	eio_buf_init(&body);
 	if (op == OP_POST && eio_read_body(req, &body) == -1) {
 		eio_buf_free(&body);
+		if (owner != worker->id) {
+			relay_send(owner, 0, OP_OVERSIZE, 0, 0, sid, NULL, 0);
+		} else if ((s = sess_find(sid)) != NULL) {
+			app_log("eio %s: POST over maxPayload", s->sid);
+			sess_destroy(s, "transport error", EIO_CLOSE);
+		}
 		eio_respond(req, 413, CT_NONE, NULL, 0);
 		return (KORE_RESULT_OK);
-	}
-
-	owner = eio_sid_worker(sid);
-	if (owner < 1 || owner > nworkers()) {
-		eio_buf_free(&body);
-		return (eio_error(req, ERR_SID));
 	}
 
 	st = eio_req_state(req);
@@ -1680,6 +1686,12 @@ msg_relay(struct kore_msg *msg, const void *data)
 			sess_post(s, &from, body, len);
 		else
 			sess_ws_open(s, &from);
+		break;
+	case OP_OVERSIZE:
+		if (s != NULL) {
+			app_log("eio %s: POST over maxPayload", s->sid);
+			sess_destroy(s, "transport error", EIO_CLOSE);
+		}
 		break;
 	case OP_CANCEL:
 		if (s != NULL && ep_match(&s->poll, &from)) {

@@ -204,12 +204,18 @@ test('room events reach the other members on every worker, not the sender', asyn
   for (const s of members) s.close();
 });
 
-test('a message over maxPayload closes the connection', async () => {
-  const s = client('/test', { transports: ['websocket'] });
-  await connected(s);
-  const gone = next(s, 'disconnect');
-  s.emit('message', 'x'.repeat(1_100_000));
-  const [reason] = await gone;
-  assert.match(reason, /transport (close|error)/);
-  s.close();
-});
+for (const transport of ['websocket', 'polling']) {
+  test(`a message over maxPayload closes the connection (${transport})`, async () => {
+    const s = client('/test', { transports: [transport] });
+    await connected(s);
+    const gone = next(s, 'disconnect');
+    s.emit('message', 'x'.repeat(1_100_000));
+    const [reason] = await gone;
+    assert.match(reason, /transport (close|error)/);
+    // the session is gone on the server too: a new one works
+    s.close();
+    const again = await connected(client('/test', { transports: [transport] }));
+    assert.deepEqual(await ack(again, 'message-with-ack', 'ok'), ['ok']);
+    again.close();
+  });
+}
