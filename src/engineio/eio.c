@@ -1747,6 +1747,8 @@ msg_reply(struct kore_msg *msg, const void *data)
 		if (r->req == NULL || !http_state_exists(r->req))
 			return;
 		st = http_state_get(r->req);
+		if (st->done || r->started == 0)
+			return;
 		st->done = 1;
 		st->status = hdr.status;
 		st->ctype = hdr.flag <= CT_JSON ? hdr.flag : CT_NONE;

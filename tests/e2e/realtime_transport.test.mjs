@@ -219,3 +219,37 @@ for (const transport of ['websocket', 'polling']) {
     again.close();
   });
 }
+
+test('polling answers carry CORS headers for allowed origins, and preflights pass', async () => {
+  const origin = 'http://app.example';
+  const res = await fetch(`${base}/socket.io/?EIO=4&transport=polling`, { headers: { origin } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('access-control-allow-origin'), origin);
+  assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+  const body = await res.text();
+  assert.match(body, /^0\{"sid":"[A-Za-z0-9_-]{20}","upgrades":\["websocket"\]/);
+
+  const pre = await fetch(`${base}/socket.io/?EIO=4&transport=polling`, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), origin);
+  assert.equal(pre.headers.get('access-control-allow-headers'), 'content-type');
+});
+
+test('Engine.IO errors use the reference codes and bodies', async () => {
+  const cases = [
+    ['?EIO=4', 400, { code: 0, message: 'Transport unknown' }],
+    ['?EIO=4&transport=polling&sid=AQAAAAAAAAAAAAAAAAAA', 400, { code: 1, message: 'Session ID unknown' }],
+    ['?EIO=3&transport=polling', 400, { code: 5, message: 'Unsupported protocol version' }],
+  ];
+  for (const [qs, status, body] of cases) {
+    const res = await fetch(`${base}/socket.io/${qs}`);
+    assert.equal(res.status, status, qs);
+    assert.deepEqual(await res.json(), body, qs);
+  }
+  const post = await fetch(`${base}/socket.io/?EIO=4&transport=polling`, { method: 'POST', body: '' });
+  assert.equal(post.status, 400);
+  assert.deepEqual(await post.json(), { code: 2, message: 'Bad handshake method' });
+});
