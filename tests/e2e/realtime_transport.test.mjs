@@ -41,7 +41,12 @@ async function waitPort(port) {
 before(async () => {
   const port = await freePort();
   server = spawn(path.join(ROOT, 'scripts/conformance'), [], {
-    env: { ...process.env, WORKERS: '2', PORT: String(port) },
+    env: {
+      ...process.env,
+      WORKERS: '2',
+      PORT: String(port),
+      CORS_ORIGINS: 'http://app.example',
+    },
     detached: true,
     stdio: 'ignore',
   });
@@ -228,6 +233,12 @@ test('polling answers carry CORS headers for allowed origins, and preflights pas
   assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
   const body = await res.text();
   assert.match(body, /^0\{"sid":"[A-Za-z0-9_-]{20}","upgrades":\["websocket"\]/);
+
+  const other = await fetch(`${base}/socket.io/?EIO=4&transport=polling`, {
+    headers: { origin: 'http://evil.example' },
+  });
+  assert.equal(other.status, 200);
+  assert.equal(other.headers.get('access-control-allow-origin'), null);
 
   const pre = await fetch(`${base}/socket.io/?EIO=4&transport=polling`, {
     method: 'OPTIONS',
