@@ -1,0 +1,315 @@
+/*
+ * The /chat namespace: who may connect, which rooms a socket starts in,
+ * and when it must go.
+ *
+ * A CONNECT is held until the token is checked: the signature and claims
+ * on the loop (cheap), the user (exists, active) and their conversations
+ * in a job. Only then is the socket accepted and joined to user:<id> and
+ * to every conversation it is in (archived ones too), so no event can
+ * arrive before the socket knows its user (SPEC.md §2.1, §2.8).
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <kore/kore.h>
+
+#include "app/app.h"
+#include "app/config.h"
+#include "app/job.h"
+#include "chat/chat.h"
+#include "domain/conversation_service.h"
+#include "http/guard.h"
+#include "lib/json.h"
+#include "lib/token.h"
+#include "socketio/sio.h"
+#include "store/doclist.h"
+
+#define CHAT_TOKEN_MAX		4096
+
+struct chat_connect_job {
+	u_int64_t		sock;
+	char			*token;
+	int			status;
+	struct api_user		user;
+	int64_t			exp;
+	struct oidlist		rooms;
+};
+
+static void	chat_connect(struct sio_socket *, const char *, size_t);
+static void	chat_disconnect(struct sio_socket *, const char *);
+static int	chat_token(struct sio_socket *, const char *, size_t, char *,
+		    size_t);
+static void	chat_reject(struct sio_socket *, const char *);
+static void	chat_connect_run(void *);
+static void	chat_connect_done(void *);
+static void	chat_expired(void *, u_int64_t);
+static void	chat_client_free(struct chat_client *);
+
+static const struct sio_nsp_ops chat_ops = {
+	chat_connect, chat_event, chat_disconnect
+};
+
+struct chat_clients	chat_clients;
+static u_int64_t	last_refresh;
+
+void
+chat_init(void)
+{
+	TAILQ_INIT(&chat_clients);
+	(void)sio_namespace_register(CHAT_NAMESPACE, &chat_ops);
+}
+
+void
+chat_teardown(void)
+{
+	struct chat_client	*c;
+
+	while ((c = TAILQ_FIRST(&chat_clients)) != NULL)
+		chat_client_free(c);
+}
+
+void
+chat_tick(u_int64_t now)
+{
+	/* Entries live PRESENCE_TTL (60 s): refresh well before that. */
+	if (now - last_refresh < 20000)
+		return;
+
+	last_refresh = now;
+	chat_presence_refresh();
+}
+
+struct chat_client *
+chat_client_of(struct sio_socket *s)
+{
+	return (sio_data(s));
+}
+
+void
+chat_user_of(const struct chat_client *c, struct api_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	bson_oid_copy(&c->oid, &u->oid);
+	memcpy(u->id, c->id, sizeof(u->id));
+	if (c->name != NULL)
+		(void)snprintf(u->name, sizeof(u->name), "%s", c->name);
+	if (c->avatar != NULL)
+		(void)snprintf(u->avatar, sizeof(u->avatar), "%s", c->avatar);
+}
+
+static void
+chat_connect(struct sio_socket *s, const char *auth, size_t len)
+{
+	struct chat_connect_job		*job;
+	struct token_claims		claims;
+	char				token[CHAT_TOKEN_MAX + 1];
+	int				ret;
+
+	if (chat_token(s, auth, len, token, sizeof(token)) == -1) {
+		chat_reject(s, "missing token");
+		return;
+	}
+
+	/* Refuse forged, expired or refresh tokens without a DB trip. */
+	ret = token_verify(cfg.jwt_secret, token, TOKEN_ACCESS,
+	    app_now_ms() / 1000, &claims);
+	if (ret != TOKEN_OK) {
+		chat_reject(s, ret == TOKEN_EXPIRED ? "token expired" :
+		    ret == TOKEN_WRONG_TYPE ? "not an access token" :
+		    "invalid token");
+		return;
+	}
+
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (job->token = strdup(token)) == NULL) {
+		free(job);
+		chat_reject(s, "out of memory");
+		return;
+	}
+
+	job->sock = sio_socket_id(s);
+	oidlist_init(&job->rooms);
+	(void)job_start(chat_connect_run, chat_connect_done, job);
+}
+
+/* Task thread: the user must exist and be active; then their rooms. */
+static void
+chat_connect_run(void *arg)
+{
+	struct chat_connect_job		*job = arg;
+
+	job->status = guard_check_token(job->token, &job->user, &job->exp);
+	if (job->status != GUARD_OK)
+		return;
+
+	if (conv_rooms_of(&job->user.oid, &job->rooms) != 200)
+		job->status = GUARD_UNAVAILABLE;
+}
+
+static void
+chat_connect_done(void *arg)
+{
+	struct chat_connect_job		*job = arg;
+	struct sio_socket		*s;
+	struct chat_client		*c;
+	char				room[64], hex[25];
+	int64_t				ms;
+	size_t				i;
+
+	/* NULL: the client left while we were looking. */
+	if ((s = sio_socket_find(job->sock)) == NULL)
+		goto out;
+
+	if (job->status == GUARD_UNAVAILABLE) {
+		sio_reject(s, "Service unavailable",
+		    "{\"reason\":\"database unavailable\"}", 36);
+		goto out;
+	}
+	if (job->status != GUARD_OK) {
+		chat_reject(s, "user not found or inactive");
+		goto out;
+	}
+
+	c = kore_calloc(1, sizeof(*c));
+	c->sock = job->sock;
+	(void)snprintf(c->sid, sizeof(c->sid), "%s", sio_socket_sid(s));
+	bson_oid_copy(&job->user.oid, &c->oid);
+	memcpy(c->id, job->user.id, sizeof(c->id));
+	if (job->user.name[0] != '\0')
+		c->name = kore_strdup(job->user.name);
+	if (job->user.avatar[0] != '\0')
+		c->avatar = kore_strdup(job->user.avatar);
+	c->exp = job->exp;
+	TAILQ_INIT(&c->typing);
+	TAILQ_INSERT_TAIL(&chat_clients, c, list);
+	sio_set_data(s, c);
+
+	(void)snprintf(room, sizeof(room), "user:%s", c->id);
+	sio_join(s, room);
+	for (i = 0; i < job->rooms.n; i++) {
+		bson_oid_to_string(&job->rooms.v[i], hex);
+		(void)snprintf(room, sizeof(room), "conversation:%s", hex);
+		sio_join(s, room);
+	}
+
+	sio_accept(s);
+
+	/* Tokens are re-checked: the socket goes when its token expires. */
+	ms = c->exp * 1000 - app_now_ms();
+	if (ms <= 0)
+		ms = 1;
+	if (ms > 0x7fffffffLL)
+		ms = 0x7fffffffLL;
+	c->expiry = kore_timer_add(chat_expired, (u_int64_t)ms, c,
+	    KORE_TIMER_ONESHOT);
+
+	chat_presence_online(c);
+
+out:
+	oidlist_free(&job->rooms);
+	free(job->token);
+	free(job);
+}
+
+static void
+chat_expired(void *arg, u_int64_t now)
+{
+	struct chat_client	*c = arg;
+	struct sio_socket	*s;
+
+	/* ONESHOT timers are freed by Kore after this call. */
+	c->expiry = NULL;
+	if ((s = sio_socket_find(c->sock)) != NULL)
+		sio_disconnect(s);
+}
+
+static void
+chat_disconnect(struct sio_socket *s, const char *reason)
+{
+	struct chat_client	*c;
+
+	if ((c = sio_data(s)) == NULL)
+		return;
+
+	sio_set_data(s, NULL);
+	chat_typing_clear(c);
+	chat_presence_offline(c);
+	chat_client_free(c);
+}
+
+static void
+chat_client_free(struct chat_client *c)
+{
+	TAILQ_REMOVE(&chat_clients, c, list);
+	if (c->expiry != NULL)
+		kore_timer_remove(c->expiry);
+	kore_free(c->name);
+	kore_free(c->avatar);
+	kore_free(c);
+}
+
+/*
+ * The token comes from auth.token, else the Authorization header, else
+ * the token query parameter (SPEC.md §2.1).
+ */
+static int
+chat_token(struct sio_socket *s, const char *auth, size_t len, char *out,
+    size_t outlen)
+{
+	yajl_val	v;
+	const char	*t;
+	char		err[64];
+	int		ret;
+
+	ret = -1;
+	if (auth != NULL && len > 0 &&
+	    (v = json_parse(auth, len, err, sizeof(err))) != NULL) {
+		t = json_get_str(v, "token");
+		if (t != NULL && *t != '\0' && strlen(t) < outlen) {
+			(void)snprintf(out, outlen, "%s", t);
+			ret = 0;
+		}
+		yajl_tree_free(v);
+		if (ret == 0)
+			return (0);
+	}
+
+	t = sio_handshake_authorization(s);
+	if (t != NULL && !strncasecmp(t, "Bearer ", 7)) {
+		t += 7;
+		while (*t == ' ')
+			t++;
+		if (*t != '\0' && strlen(t) < outlen) {
+			(void)snprintf(out, outlen, "%s", t);
+			return (0);
+		}
+	}
+
+	if (sio_handshake_query(s, "token", out, outlen) == 1 && *out != '\0')
+		return (0);
+
+	return (-1);
+}
+
+/* connect_error "Unauthorized" with a reason the client can show. */
+static void
+chat_reject(struct sio_socket *s, const char *reason)
+{
+	struct json	j;
+	const u_int8_t	*data;
+	size_t		len;
+
+	json_init(&j);
+	json_obj_open(&j);
+	json_kstr(&j, "reason", reason);
+	json_obj_close(&j);
+	data = json_data(&j, &len);
+
+	sio_reject(s, "Unauthorized", (const char *)data, len);
+	json_free(&j);
+}

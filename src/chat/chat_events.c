@@ -1,0 +1,489 @@
+/*
+ * Client events of /chat (SPEC.md §1). Every payload is validated before
+ * anything happens; a wrong shape, a foreign conversation or a spoofed
+ * sender gets {success:false, error} in the ack, never a crash. Events
+ * that touch the database run as jobs calling the same domain functions
+ * as REST, then publish what the domain queued and answer the ack, in
+ * that order (the room hears new_message before the sender's ack).
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+
+#include "app/app.h"
+#include "app/job.h"
+#include "chat/chat.h"
+#include "domain/conversation_service.h"
+#include "domain/events.h"
+#include "domain/message_service.h"
+#include "http/valid.h"
+#include "lib/json.h"
+#include "socketio/sio.h"
+
+#define OP_JOIN		1
+#define OP_SEND		2
+#define OP_READ		3
+
+struct chat_op {
+	int			kind;
+	u_int64_t		sock;
+	int			has_ack;
+	u_int64_t		ack_id;
+	struct api_user		user;
+	char			*args;
+	size_t			args_len;
+	bson_oid_t		conv;
+	bson_oid_t		msg;
+	int			status;
+	char			err[256];
+	struct json		out;
+	int			has_out;
+	struct evq		ev;
+};
+
+static yajl_val	event_payload(struct sio_socket *, const struct sio_event *,
+		    yajl_val *);
+static int	event_oid(yajl_val, const char *, bson_oid_t *, char *);
+static void	event_join(struct sio_socket *, const struct sio_event *);
+static void	event_leave(struct sio_socket *, const struct sio_event *);
+static void	event_send(struct sio_socket *, const struct sio_event *);
+static void	event_read(struct sio_socket *, const struct sio_event *);
+static void	event_typing_start(struct sio_socket *,
+		    const struct sio_event *);
+static void	event_typing_stop(struct sio_socket *,
+		    const struct sio_event *);
+static void	event_user_online(struct sio_socket *,
+		    const struct sio_event *);
+static int	event_typing_target(struct sio_socket *,
+		    const struct sio_event *, char *);
+static struct chat_op	*op_new(int, struct sio_socket *,
+			    const struct sio_event *);
+static void	op_run(void *);
+static void	op_done(void *);
+static void	op_send(struct chat_op *);
+
+static const struct {
+	const char	*name;
+	void		(*fn)(struct sio_socket *, const struct sio_event *);
+} handlers[] = {
+	{ "join_conversation",		event_join },
+	{ "leave_conversation",		event_leave },
+	{ "send_message",		event_send },
+	{ "mark_read",			event_read },
+	{ "typing_start",		event_typing_start },
+	{ "typing_stop",		event_typing_stop },
+	{ "user_online",		event_user_online },
+	{ NULL,				NULL }
+};
+
+void
+chat_event(struct sio_socket *s, const struct sio_event *ev)
+{
+	int		i;
+
+	if (chat_client_of(s) == NULL)
+		return;
+
+	for (i = 0; handlers[i].name != NULL; i++) {
+		if (!strcmp(handlers[i].name, ev->name)) {
+			handlers[i].fn(s, ev);
+			return;
+		}
+	}
+
+	chat_ack_error(s, ev, "Unknown event");
+}
+
+void
+chat_ack_ok(struct sio_socket *s, const struct sio_event *ev)
+{
+	static const char	ok[] = "{\"success\":true}";
+
+	if (ev->has_ack)
+		sio_ack(s, ev->ack_id, ok, sizeof(ok) - 1);
+}
+
+void
+chat_ack_error(struct sio_socket *s, const struct sio_event *ev,
+    const char *msg)
+{
+	struct json	j;
+	const u_int8_t	*data;
+	size_t		len;
+
+	if (!ev->has_ack)
+		return;
+
+	json_init(&j);
+	json_obj_open(&j);
+	json_kbool(&j, "success", 0);
+	json_kstr(&j, "error", msg);
+	json_obj_close(&j);
+	data = json_data(&j, &len);
+	sio_ack(s, ev->ack_id, (const char *)data, len);
+	json_free(&j);
+}
+
+static void
+event_join(struct sio_socket *s, const struct sio_event *ev)
+{
+	struct chat_op	*op;
+	yajl_val	root, p;
+	char		err[128];
+
+	if ((p = event_payload(s, ev, &root)) == NULL)
+		return;
+
+	if ((op = op_new(OP_JOIN, s, ev)) == NULL ||
+	    event_oid(p, "conversationId", &op->conv, err) == -1) {
+		chat_ack_error(s, ev, op == NULL ? "Out of memory" : err);
+		free(op);
+		yajl_tree_free(root);
+		return;
+	}
+
+	yajl_tree_free(root);
+	(void)job_start(op_run, op_done, op);
+}
+
+static void
+event_leave(struct sio_socket *s, const struct sio_event *ev)
+{
+	yajl_val	root, p;
+	bson_oid_t	oid;
+	char		hex[25], room[64], err[128];
+
+	if ((p = event_payload(s, ev, &root)) == NULL)
+		return;
+
+	if (event_oid(p, "conversationId", &oid, err) == -1) {
+		chat_ack_error(s, ev, err);
+		yajl_tree_free(root);
+		return;
+	}
+	yajl_tree_free(root);
+
+	bson_oid_to_string(&oid, hex);
+	(void)snprintf(room, sizeof(room), "conversation:%s", hex);
+	if (sio_in_room(s, room))
+		chat_typing_stop(chat_client_of(s), hex, 1);
+	sio_leave(s, room);
+	chat_ack_ok(s, ev);
+}
+
+static void
+event_send(struct sio_socket *s, const struct sio_event *ev)
+{
+	struct chat_op	*op;
+	yajl_val	root, p;
+	char		err[128];
+
+	if ((p = event_payload(s, ev, &root)) == NULL)
+		return;
+
+	/* The outer conversationId is the only one that counts. */
+	if ((op = op_new(OP_SEND, s, ev)) == NULL ||
+	    event_oid(p, "conversationId", &op->conv, err) == -1) {
+		chat_ack_error(s, ev, op == NULL ? "Out of memory" : err);
+		free(op);
+		yajl_tree_free(root);
+		return;
+	}
+	yajl_tree_free(root);
+
+	(void)job_start(op_run, op_done, op);
+}
+
+static void
+event_read(struct sio_socket *s, const struct sio_event *ev)
+{
+	struct chat_op	*op;
+	yajl_val	root, p;
+	char		err[128];
+
+	if ((p = event_payload(s, ev, &root)) == NULL)
+		return;
+
+	if ((op = op_new(OP_READ, s, ev)) == NULL ||
+	    event_oid(p, "messageId", &op->msg, err) == -1 ||
+	    event_oid(p, "conversationId", &op->conv, err) == -1) {
+		chat_ack_error(s, ev, op == NULL ? "Out of memory" : err);
+		free(op);
+		yajl_tree_free(root);
+		return;
+	}
+	yajl_tree_free(root);
+
+	(void)job_start(op_run, op_done, op);
+}
+
+static void
+event_typing_start(struct sio_socket *s, const struct sio_event *ev)
+{
+	char		conv[25];
+
+	if (event_typing_target(s, ev, conv) == -1)
+		return;
+
+	chat_typing_start(chat_client_of(s), conv);
+	chat_ack_ok(s, ev);
+}
+
+static void
+event_typing_stop(struct sio_socket *s, const struct sio_event *ev)
+{
+	char		conv[25];
+
+	if (event_typing_target(s, ev, conv) == -1)
+		return;
+
+	chat_typing_stop(chat_client_of(s), conv, 1);
+	chat_ack_ok(s, ev);
+}
+
+static void
+event_user_online(struct sio_socket *s, const struct sio_event *ev)
+{
+	yajl_val	root, p, v;
+	int		online;
+
+	if ((p = event_payload(s, ev, &root)) == NULL)
+		return;
+
+	v = json_get(p, "isOnline");
+	if (v == NULL || (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))) {
+		chat_ack_error(s, ev, "isOnline must be a boolean value");
+		yajl_tree_free(root);
+		return;
+	}
+	online = YAJL_IS_TRUE(v);
+	yajl_tree_free(root);
+
+	if (online)
+		chat_presence_online(chat_client_of(s));
+	else
+		chat_presence_offline(chat_client_of(s));
+	chat_ack_ok(s, ev);
+}
+
+/*
+ * Typing needs no database trip: a socket is in conversation:<id> only
+ * after a participant check (at connect, join_conversation, or the
+ * server-side join of a new conversation).
+ */
+static int
+event_typing_target(struct sio_socket *s, const struct sio_event *ev,
+    char *conv)
+{
+	yajl_val	root, p;
+	bson_oid_t	oid;
+	char		room[64], err[128];
+
+	if ((p = event_payload(s, ev, &root)) == NULL)
+		return (-1);
+
+	if (event_oid(p, "conversationId", &oid, err) == -1) {
+		chat_ack_error(s, ev, err);
+		yajl_tree_free(root);
+		return (-1);
+	}
+	yajl_tree_free(root);
+
+	bson_oid_to_string(&oid, conv);
+	(void)snprintf(room, sizeof(room), "conversation:%s", conv);
+	if (!sio_in_room(s, room)) {
+		chat_ack_error(s, ev, "Conversation not found");
+		return (-1);
+	}
+
+	return (0);
+}
+
+/* The first argument, which must be an object; acks the error itself. */
+static yajl_val
+event_payload(struct sio_socket *s, const struct sio_event *ev,
+    yajl_val *root)
+{
+	yajl_val	p;
+	char		err[128];
+
+	*root = json_parse(ev->args, ev->args_len, err, sizeof(err));
+	if (*root == NULL || !YAJL_IS_ARRAY(*root) ||
+	    (*root)->u.array.len == 0 ||
+	    !YAJL_IS_OBJECT((*root)->u.array.values[0])) {
+		if (*root != NULL)
+			yajl_tree_free(*root);
+		*root = NULL;
+		chat_ack_error(s, ev, "Invalid payload: expected an object");
+		return (NULL);
+	}
+
+	p = (*root)->u.array.values[0];
+	return (p);
+}
+
+static int
+event_oid(yajl_val p, const char *key, bson_oid_t *oid, char *err)
+{
+	const char	*s;
+
+	s = json_get_str(p, key);
+	if (s == NULL || !valid_is_oid(s)) {
+		(void)snprintf(err, 128, "%s must be a mongodb id", key);
+		return (-1);
+	}
+
+	bson_oid_init_from_string(oid, s);
+	return (0);
+}
+
+static struct chat_op *
+op_new(int kind, struct sio_socket *s, const struct sio_event *ev)
+{
+	struct chat_op	*op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return (NULL);
+
+	op->kind = kind;
+	op->sock = sio_socket_id(s);
+	op->has_ack = ev->has_ack;
+	op->ack_id = ev->ack_id;
+	chat_user_of(chat_client_of(s), &op->user);
+	json_init(&op->out);
+	evq_init(&op->ev);
+
+	if (kind == OP_SEND) {
+		if ((op->args = malloc(ev->args_len + 1)) == NULL) {
+			json_free(&op->out);
+			free(op);
+			return (NULL);
+		}
+		memcpy(op->args, ev->args, ev->args_len);
+		op->args[ev->args_len] = '\0';
+		op->args_len = ev->args_len;
+	}
+
+	return (op);
+}
+
+/* Task thread. */
+static void
+op_run(void *arg)
+{
+	struct chat_op	*op = arg;
+
+	switch (op->kind) {
+	case OP_JOIN:
+		op->status = conv_check_participant(&op->conv, &op->user.oid,
+		    op->err, sizeof(op->err));
+		break;
+	case OP_SEND:
+		op_send(op);
+		break;
+	case OP_READ:
+		op->status = msg_read(&op->user, &op->msg, &op->conv,
+		    &op->ev, op->err, sizeof(op->err));
+		break;
+	}
+}
+
+static void
+op_send(struct chat_op *op)
+{
+	struct msg_input	in;
+	struct valid		v;
+	yajl_val		root, msg;
+	char			err[64];
+	size_t			i, off;
+
+	root = json_parse(op->args, op->args_len, err, sizeof(err));
+	msg = root != NULL ? json_get(root->u.array.values[0], "message") :
+	    NULL;
+	if (msg == NULL || !YAJL_IS_OBJECT(msg)) {
+		op->status = 400;
+		(void)snprintf(op->err, sizeof(op->err),
+		    "message must be an object");
+		goto out;
+	}
+
+	msg_input_init(&in);
+	valid_init(&v);
+	msg_input_parse(&in, msg, &v);
+	if (v.n > 0) {
+		op->status = 400;
+		off = 0;
+		for (i = 0; i < v.n && off < sizeof(op->err); i++) {
+			off += (size_t)snprintf(op->err + off,
+			    sizeof(op->err) - off, "%s%s", i ? "; " : "",
+			    v.msgs[i]);
+		}
+	} else {
+		op->status = msg_send(&op->user, &op->conv, &in, &op->out,
+		    &op->ev, op->err, sizeof(op->err));
+		op->has_out = op->status < 300;
+	}
+	msg_input_free(&in);
+
+out:
+	if (root != NULL)
+		yajl_tree_free(root);
+}
+
+static void
+op_done(void *arg)
+{
+	struct chat_op		*op = arg;
+	struct sio_socket	*s;
+	struct json		j;
+	const u_int8_t		*data;
+	size_t			len;
+	char			hex[25], room[64];
+
+	/* Stored: announce it even if the sender has gone meanwhile. */
+	if (!TAILQ_EMPTY(&op->ev))
+		bus_publish(&op->ev);
+
+	if ((s = sio_socket_find(op->sock)) == NULL)
+		goto out;
+
+	if (op->kind == OP_JOIN && op->status == 200) {
+		bson_oid_to_string(&op->conv, hex);
+		(void)snprintf(room, sizeof(room), "conversation:%s", hex);
+		sio_join(s, room);
+	}
+
+	if (!op->has_ack)
+		goto out;
+
+	json_init(&j);
+	json_obj_open(&j);
+	if (op->status >= 200 && op->status < 300) {
+		json_kbool(&j, "success", 1);
+		if (op->has_out) {
+			data = json_data(&op->out, &len);
+			json_key(&j, "message");
+			json_raw(&j, (const char *)data, len);
+		}
+	} else {
+		json_kbool(&j, "success", 0);
+		json_kstr(&j, "error", op->status == 429 ?
+		    "Rate limit exceeded" : op->err[0] != '\0' ? op->err :
+		    "Request failed");
+	}
+	json_obj_close(&j);
+	data = json_data(&j, &len);
+	sio_ack(s, op->ack_id, (const char *)data, len);
+	json_free(&j);
+
+out:
+	evq_clear(&op->ev);
+	json_free(&op->out);
+	free(op->args);
+	free(op);
+}
