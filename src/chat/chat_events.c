@@ -17,6 +17,7 @@
 
 #include "app/app.h"
 #include "app/job.h"
+#include "app/metrics.h"
 #include "chat/chat.h"
 #include "domain/conversation_service.h"
 #include "domain/events.h"
@@ -91,6 +92,7 @@ chat_event(struct sio_socket *s, const struct sio_event *ev)
 
 	for (i = 0; handlers[i].name != NULL; i++) {
 		if (!strcmp(handlers[i].name, ev->name)) {
+			metrics_inc(METRIC_SOCKET_EVENTS, handlers[i].name);
 			handlers[i].fn(s, ev);
 			return;
 		}

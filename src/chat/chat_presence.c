@@ -21,6 +21,7 @@
 
 #include "app/app.h"
 #include "app/job.h"
+#include "app/metrics.h"
 #include "cache/presence.h"
 #include "chat/chat.h"
 #include "lib/json.h"
@@ -311,6 +312,9 @@ presence_done(void *arg)
 
 	if (job->changed != 1)
 		goto out;
+
+	metrics_inc(METRIC_PRESENCE_EVENTS,
+	    job->op == PRESENCE_CONNECT ? "online" : "offline");
 
 	json_init(&j);
 	json_obj_open(&j);
