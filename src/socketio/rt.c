@@ -10,6 +10,7 @@
 
 #include "app/app.h"
 #include "app/config.h"
+#include "chat/chat.h"
 #include "engineio/eio.h"
 #include "socketio/bus.h"
 #include "socketio/conformance.h"
@@ -50,11 +51,15 @@ rt_worker_init(void)
 	 */
 	if (cfg.mode == CONFIG_MODE_CONFORMANCE)
 		conformance_init();
+	else
+		chat_init();
 }
 
 void
 rt_worker_teardown(void)
 {
+	if (cfg.mode == CONFIG_MODE_SERVER)
+		chat_teardown();
 	eio_teardown();
 	sio_teardown();
 	bus_teardown();
@@ -65,4 +70,6 @@ rt_tick(u_int64_t now)
 {
 	eio_tick(now);
 	sio_tick(now);
+	if (cfg.mode == CONFIG_MODE_SERVER)
+		chat_tick(now);
 }
