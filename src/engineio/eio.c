@@ -76,6 +76,13 @@
 #define ERR_FORBIDDEN		4
 #define ERR_VERSION		5
 
+/*
+ * A WebSocket client that stops reading makes Kore queue every frame
+ * for it; past this much unsent data it is dropped instead.
+ */
+#define WS_BACKLOG_MAX		(16 * 1024 * 1024)
+#define WS_BACKLOG_FRAMES	16384
+
 #define SESS_BUCKETS		16384
 #define RELAY_BUCKETS		4096
 #define UPGRADE_TIMEOUT_MS	10000
@@ -141,6 +148,7 @@ struct eio_relay {
 /* c->hdlr_extra of our WebSocket connections (Kore frees it). */
 struct eio_wsconn {
 	int			kind;
+	int			dropped;	/* shut down for not reading */
 	struct eio_session	*sess;
 	struct eio_relay	*relay;
 };
@@ -212,6 +220,7 @@ static void	ep_error(struct eio_ep *, int);
 static void	ep_ws_send(struct eio_ep *, int, const void *, size_t);
 static void	ep_ws_text(struct eio_ep *, int, const void *, size_t);
 static void	ep_ws_close(struct eio_ep *);
+static int	ws_backlogged(struct connection *);
 
 static void	upgrade_timeouts(struct eio_squeue *, u_int64_t);
 static void	wake(struct http_request *);
@@ -1432,11 +1441,52 @@ ep_error(struct eio_ep *ep, int code)
 static void
 ep_ws_send(struct eio_ep *ep, int op, const void *data, size_t len)
 {
-	if (ep->kind == EP_LOCAL)
+	struct eio_wsconn	*wc;
+
+	if (ep->kind == EP_LOCAL) {
+		wc = ep->c->hdlr_extra;
+		if (wc != NULL && wc->dropped)
+			return;
+		if (ws_backlogged(ep->c)) {
+			if (wc != NULL)
+				wc->dropped = 1;
+			/*
+			 * Not kore_connection_disconnect(): that would end
+			 * the session right here, maybe in the middle of a
+			 * room broadcast. The loop notices the shutdown.
+			 */
+			app_log("eio: dropping a websocket client that does "
+			    "not read (over %d bytes queued)", WS_BACKLOG_MAX);
+			(void)shutdown(ep->c->fd, SHUT_RDWR);
+			return;
+		}
 		kore_websocket_send(ep->c, op, data, len);
+	}
 	else if (ep->kind == EP_REMOTE)
 		relay_send(ep->worker, ep->relay, OP_WS_SEND, 0, op, NULL,
 		    data, len);
+}
+
+/* Normally the queue is empty: Kore writes at once. */
+static int
+ws_backlogged(struct connection *c)
+{
+	struct netbuf	*nb;
+	size_t		bytes;
+	int		n;
+
+	if (c->state != CONN_STATE_ESTABLISHED)
+		return (0);
+
+	bytes = 0;
+	n = 0;
+	TAILQ_FOREACH(nb, &c->send_queue, list) {
+		bytes += nb->b_len - nb->s_off;
+		if (bytes > WS_BACKLOG_MAX || ++n > WS_BACKLOG_FRAMES)
+			return (1);
+	}
+
+	return (0);
 }
 
 static void
