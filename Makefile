@@ -19,7 +19,12 @@ conf:
 		mv conf/$(APP).conf.tmp conf/$(APP).conf; \
 	fi
 
+# kodev rebuilds a .c only when it is newer than its object and knows
+# nothing of headers: after a header (or build.conf) change, start clean.
 build: conf
+	@if [ -f $(SO) ] && [ -n "$$(find src conf/build.conf -newer $(SO) \( -name '*.h' -o -name build.conf \) | head -1)" ]; then \
+		kodev clean >/dev/null; \
+	fi
 	@kodev build
 	@if [ "$(APP)" != "lnkchat" ]; then ln -sf $(SO) lnkchat.so; fi
 
