@@ -18,11 +18,13 @@ REDIS_PID=""
 FERRETDB_PID=""
 KORE_PID=""
 NODE_PID=""
+MOCK_PID=""
 LOADGEN="$BENCH/out/loadgen"
 
 bench_cleanup() {
 	trap - INT TERM EXIT
 	[ -n "$NODE_PID" ] && stop_pid "$NODE_PID"
+	[ -n "$MOCK_PID" ] && stop_pid "$MOCK_PID"
 	stop_group "$KORE_PID"
 	stop_pid "$REDIS_PID" "$FERRETDB_PID"
 	if [ "${KEEP_BENCH_DATA:-0}" != 1 ]; then
@@ -112,6 +114,16 @@ bench_start_node() {
 	fi
 }
 
+# bench_start_mock: the load client's own minimal server, to show the
+# client's ceiling (see bench/loadgen/mock.go).
+bench_start_mock() {
+	MOCK_PORT=$(free_port)
+	taskset -c "$SERVER_CPU" "$LOADGEN" mock-server -port "$MOCK_PORT" \
+	    -rooms "$OUT/rooms.json" >"$OUT/mock.log" 2>&1 &
+	MOCK_PID=$!
+	wait_port 127.0.0.1 "$MOCK_PORT" 10 || { say "mock server did not start"; exit 1; }
+}
+
 # bench_seed IDLE_USERS: users, conversations and tokens (seed.json,
 # rooms.json in $OUT). In lnk-chat's database when lnk is a target.
 bench_seed() {
@@ -128,6 +140,7 @@ url_of() {
 	case $1 in
 	lnk) printf 'http://127.0.0.1:%s\n' "$LNK_PORT" ;;
 	node) printf 'http://127.0.0.1:%s\n' "$NODE_PORT" ;;
+	mock) printf 'http://127.0.0.1:%s\n' "$MOCK_PORT" ;;
 	esac
 }
 
@@ -135,6 +148,7 @@ pids_of() {
 	case $1 in
 	lnk) pgrep -g "$KORE_PID" | paste -sd, - ;;
 	node) printf '%s\n' "$NODE_PID" ;;
+	mock) printf '%s\n' "$MOCK_PID" ;;
 	esac
 }
 
@@ -142,6 +156,7 @@ name_of() {
 	case $1 in
 	lnk) printf 'lnk-chat\n' ;;
 	node) printf 'node socket.io\n' ;;
+	mock) printf 'mock (ceiling)\n' ;;
 	esac
 }
 

@@ -65,9 +65,15 @@ func main() {
 	label := fs.String("label", "", "name printed in the RESULT line")
 	rbuf := fs.Int("rbuf", 65536, "fanout: read buffer per socket")
 	serverPids := fs.String("server-pids", "", "fanout: pids whose CPU time to report (server)")
+	port := fs.Int("port", 0, "mock-server: port on 127.0.0.1")
+	rooms := fs.String("rooms", "", "mock-server: rooms.json written by bench/lib/seed.mjs")
 	redisPid := fs.String("redis-pid", "", "fanout: pid whose CPU time to report (Redis)")
 	fs.Parse(os.Args[2:])
 
+	if mode == "mock-server" {
+		mockServer(*port, *rooms)
+		return
+	}
 	if *seedPath == "" {
 		fatal("-seed is required")
 	}
@@ -110,7 +116,8 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen fanout|idle -url URL -seed FILE [flags]")
+	fmt.Fprintln(os.Stderr, "usage: loadgen fanout|idle -url URL -seed FILE [flags]\n"+
+		"       loadgen mock-server -port N -rooms FILE")
 	os.Exit(2)
 }
 
