@@ -69,7 +69,6 @@ pin_server() {
 bench_start_redis() {
 	REDIS_PORT=$(free_port)
 	start_redis "$REDIS_PORT" "$OUT/redis" || exit 1
-	pin_server "$REDIS_PID"
 }
 
 # bench_start_lnk WORKERS: FerretDB and Kore (with the Redis above).
@@ -77,7 +76,6 @@ bench_start_lnk() {
 	MONGO_PORT=$(free_port)
 	LNK_PORT=$(free_port)
 	start_ferretdb "$MONGO_PORT" "$OUT/ferretdb" || exit 1
-	pin_server "$FERRETDB_PID"
 	local conf
 	conf=$(kore_conf "$1")
 	cp "$conf" "$OUT/kore.conf"
@@ -87,8 +85,8 @@ bench_start_lnk() {
 		export JWT_SECRET PUBLIC_URL="http://127.0.0.1:$LNK_PORT"
 		export UPLOAD_PATH="$OUT/upload/chat/" LNK_ENV=production
 		export RATE_LIMIT_MESSAGES=1000000 RATE_LIMIT_LOGINS=1000000
-		cd "$ROOT" && exec taskset -c "$SERVER_CPU" setsid kore -fnrc \
-		    "$OUT/kore.conf" >"$OUT/kore.log" 2>&1
+		cd "$ROOT" && exec setsid kore -fnrc "$OUT/kore.conf" \
+		    >"$OUT/kore.log" 2>&1
 	) &
 	KORE_PID=$!
 	# The subshell execs setsid, which execs kore: its pid is the
@@ -98,6 +96,15 @@ bench_start_lnk() {
 		tail -20 "$OUT/kore.log" >&2
 		exit 1
 	fi
+}
+
+# bench_pin: once seeding is done (it uses both cores), move Redis,
+# FerretDB and every Kore process with all their threads to the server CPU.
+bench_pin() {
+	local p
+	for p in $REDIS_PID $FERRETDB_PID $(pgrep -g "${KORE_PID:-0}" 2>/dev/null); do
+		pin_server "$p"
+	done
 }
 
 # bench_start_node ROOMS_FILE: the npm socket.io baseline.

@@ -63,18 +63,27 @@ async function api(method, path, token, body) {
 	return JSON.parse(text);
 }
 
-// Runs fn over items with at most n in flight.
-async function pool(items, n, fn) {
-	const out = new Array(items.length);
-	let next = 0;
-	const worker = async () => {
-		while (next < items.length) {
-			const i = next++;
-			out[i] = await fn(items[i], i);
-		}
-	};
-	await Promise.all(Array.from({ length: n }, worker));
-	return out;
+// remap: a copy of a stored document with every id of the map replaced,
+// in ObjectId values, in strings (directKey) and in keys (lastReadSeq).
+function remap(v, map) {
+	if (typeof v === 'string') {
+		for (const [from, to] of map)
+			v = v.replaceAll(from, to);
+		return v;
+	}
+	if (v instanceof ObjectId) {
+		const h = v.toHexString();
+		return map.has(h) ? new ObjectId(map.get(h)) : v;
+	}
+	if (Array.isArray(v))
+		return v.map((x) => remap(x, map));
+	if (v !== null && typeof v === 'object' && v.constructor === Object) {
+		const o = {};
+		for (const [k, x] of Object.entries(v))
+			o[remap(k, map)] = remap(x, map);
+		return o;
+	}
+	return v;
 }
 
 const total = roomUsers + 2 * npairs + nidle;
@@ -98,26 +107,52 @@ if (opt.mode === 'db') {
 	    { name: 'bench template', email, password: 'bench-password' });
 	mongo = new MongoClient(opt.mongo);
 	const coll = mongo.db().collection('users');
-	const tmpl = await coll.findOne({ emailKey: email });
+	const tmpl = await coll.findOne({ emailKey: email },
+	    { promoteLongs: false });
 	if (tmpl === null)
 		throw new Error('template user not found in the database');
 	const now = new Date();
-	for (let i = 0; i < users.length; i += 1000) {
-		await coll.insertMany(users.slice(i, i + 1000).map((u) => {
-			const e = `bench-${tag}-${u.id}@bench.invalid`;
-			return { ...tmpl, _id: new ObjectId(u.id), name: u.name,
-			    email: e, emailKey: e, createdAt: now, updatedAt: now };
-		}));
-	}
+	const tid = tmpl._id.toHexString();
+	// Unique keys derived from the id (phoneKey "-<id>" when there is no
+	// phone number) follow the new id.
+	const clone = (u) => {
+		const e = `bench-${tag}-${u.id}@bench.invalid`;
+		return { ...remap(tmpl, new Map([[tid, u.id]])), name: u.name,
+		    email: e, emailKey: e, createdAt: now, updatedAt: now };
+	};
+	const t0 = Date.now();
+	for (let i = 0; i < users.length; i += 1000)
+		await coll.insertMany(users.slice(i, i + 1000).map(clone));
+	console.error(`seed: ${users.length} users inserted in ${Date.now() - t0} ms`);
+	// The group room and one direct conversation go through the REST API;
+	// the other 999 are clones of that one with the ids swapped (creating
+	// them one by one through FerretDB takes minutes on a busy machine).
+	const t1 = Date.now();
 	const idOf = (c) => c._id || c.id || c.conversation?._id;
 	const [owner, ...rest] = roomMembers;
 	roomId = idOf(await api('POST', '/api/conversations', owner.token, {
 		participants: rest.map((u) => u.id), type: 'group',
 		groupName: 'bench room' }));
-	pairIds = await pool(Array.from({ length: npairs }, (_, i) => i), 16,
-	    async (i) => idOf(await api('POST', '/api/conversations',
-		pairUsers[2 * i].token, { participants: [pairUsers[2 * i + 1].id],
-		type: 'direct' })));
+	pairIds = [];
+	if (npairs > 0) {
+		const [a, b] = pairUsers;
+		pairIds.push(idOf(await api('POST', '/api/conversations', a.token,
+		    { participants: [b.id], type: 'direct' })));
+		const convs = mongo.db().collection('conversations');
+		const ctmpl = await convs.findOne({ _id: new ObjectId(pairIds[0]) },
+		    { promoteLongs: false });
+		const docs = [];
+		for (let i = 1; i < npairs; i++) {
+			const cid = new ObjectId().toHexString();
+			pairIds.push(cid);
+			docs.push(remap(ctmpl, new Map([[pairIds[0], cid],
+			    [a.id, pairUsers[2 * i].id],
+			    [b.id, pairUsers[2 * i + 1].id]])));
+		}
+		for (let i = 0; i < docs.length; i += 500)
+			await convs.insertMany(docs.slice(i, i + 500));
+	}
+	console.error(`seed: ${npairs + 1} conversations created in ${Date.now() - t1} ms`);
 	await mongo.close();
 } else {
 	roomId = new ObjectId().toHexString();
