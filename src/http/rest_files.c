@@ -153,10 +153,15 @@ files_open(struct http_request *req, int kind, const char *root,
 		return (-1);
 	}
 
+	/*
+	 * Directory index. The docs page has a name of its own: kodev embeds
+	 * every file under assets/ into the module, named by basename, so
+	 * two index.html files would not link.
+	 */
 	if (kind != FILES_UPLOADS && (dir || rel[0] == '\0')) {
 		len = strlen(rel);
-		(void)snprintf(rel + len, rlen - len, "%sindex.html",
-		    len ? "/" : "");
+		(void)snprintf(rel + len, rlen - len, "%s%s", len ? "/" : "",
+		    kind == FILES_DOCS_PAGE ? "apidocs.html" : "index.html");
 	}
 
 	if ((fd = safepath_open(root, rel, st)) != -1)
