@@ -5,7 +5,7 @@ APP	:= $(notdir $(CURDIR))
 SO	:= $(APP).so
 
 .PHONY: all setup build run test unit e2e conformance fuzz bench clean conf \
-	bench-fanout bench-memory
+	bench-fanout bench-memory bench-thumbnail
 
 all: build
 
@@ -50,6 +50,11 @@ bench-fanout: setup build
 
 bench-memory: setup build
 	@bench/memory/run
+
+# Upload latency of a 4000x3000 JPEG with its thumbnail, next to a file
+# of the same size without one (bench/thumbnail/run).
+bench-thumbnail: setup build
+	@bench/thumbnail/run
 
 clean:
 	@kodev clean || true
