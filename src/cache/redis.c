@@ -85,9 +85,16 @@ cache_ping(int64_t *ms)
 	int		ok;
 
 	start = app_now_ms();
-	/* A health check should see a recovered Redis at once. */
+	/*
+	 * A health check should see a recovered Redis at once. A connection
+	 * made before Redis restarted fails on first use (and is dropped):
+	 * then try once more on a fresh one.
+	 */
 	tl_next_try = 0;
-	r = cache_command("PING");
+	if ((r = cache_command("PING")) == NULL) {
+		tl_next_try = 0;
+		r = cache_command("PING");
+	}
 	*ms = app_now_ms() - start;
 
 	ok = r != NULL && r->type == REDIS_REPLY_STATUS &&
