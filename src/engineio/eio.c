@@ -86,6 +86,9 @@
 #define SESS_BUCKETS		16384
 #define RELAY_BUCKETS		4096
 #define UPGRADE_TIMEOUT_MS	10000
+/* A GET arriving mid-upgrade gets its noop after this (the reference
+ * server's check interval), see sess_get(). */
+#define UPGRADE_NOOP_MS		100
 /* How long a closing session waits for the GET that ends it. */
 #define CLOSING_GRACE_MS	2000
 
@@ -207,6 +210,7 @@ static void	sess_packet(struct eio_session *, struct eio_pkt *);
 static void	sess_pong(struct eio_session *);
 static void	sess_client_close(struct eio_session *);
 static void	sess_destroy(struct eio_session *, const char *, int);
+static void	upgrade_noop_fire(void *, u_int64_t);
 static void	sess_flush(struct eio_session *);
 static void	sess_payload(struct eio_session *, struct eio_buf *, int);
 static void	sess_queue(struct eio_session *, int, int, const void *,
@@ -1085,8 +1089,32 @@ sess_get(struct eio_session *s, struct eio_ep *from)
 	}
 
 	s->poll = *from;
-	if (!TAILQ_EMPTY(&s->outq) || s->upgrading)
+
+	/*
+	 * A GET that arrives while upgrading is answered with a noop a
+	 * moment later, as the reference server's 100 ms check does, not at
+	 * once: the "5" completing the upgrade may be relayed from another
+	 * worker and land just after this GET, which must then fail like
+	 * any polling request after an upgrade.
+	 */
+	if (s->upgrading) {
+		(void)kore_timer_add(upgrade_noop_fire, UPGRADE_NOOP_MS,
+		    kore_strdup(s->sid), KORE_TIMER_ONESHOT);
+		return;
+	}
+
+	if (!TAILQ_EMPTY(&s->outq))
 		sess_flush(s);
+}
+
+static void
+upgrade_noop_fire(void *arg, u_int64_t now)
+{
+	struct eio_session	*s;
+
+	if ((s = sess_find(arg)) != NULL && s->upgrading)
+		sess_flush(s);
+	kore_free(arg);
 }
 
 static void
@@ -1171,8 +1199,9 @@ sess_ws_frame(struct eio_session *s, struct eio_ep *ep, int op,
 			sess_flush(s);
 		} else if (op == WEBSOCKET_OP_TEXT && s->upgrading &&
 		    len == 1 && data[0] == '0' + EIO_UPGRADE) {
+			/* Polling is over for this session (see sess_get). */
 			if (s->poll.kind != EP_NONE) {
-				ep_answer(&s->poll, 200, CT_PLAIN, "6", 1);
+				ep_error(&s->poll, ERR_BAD_REQUEST);
 				s->poll.kind = EP_NONE;
 			}
 			s->ws = s->probe;
