@@ -5,7 +5,7 @@ APP	:= $(notdir $(CURDIR))
 SO	:= $(APP).so
 
 .PHONY: all setup build run test unit e2e conformance fuzz bench clean conf \
-	bench-fanout bench-memory bench-thumbnail
+	bench-fanout bench-memory bench-thumbnail bench-messages
 
 all: build
 
@@ -55,6 +55,11 @@ bench-memory: setup build
 # of the same size without one (bench/thumbnail/run).
 bench-thumbnail: setup build
 	@bench/thumbnail/run
+
+# Message history paging (first and 1,000th page, page numbers and
+# cursors) over 100,000 messages, and send throughput with 50 clients.
+bench-messages: setup build
+	@bench/messages/run
 
 clean:
 	@kodev clean || true

@@ -81,7 +81,7 @@ bench_start_lnk() {
 	cp "$conf" "$OUT/kore.conf"
 	(
 		export PORT="$LNK_PORT" REDIS_HOST=127.0.0.1 REDIS_PORT
-		export MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/lnk_bench"
+		export MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/lnk_bench${BENCH_MONGO_QUERY:-}"
 		export JWT_SECRET PUBLIC_URL="http://127.0.0.1:$LNK_PORT"
 		export UPLOAD_PATH="$OUT/upload/chat/" LNK_ENV=production
 		export RATE_LIMIT_MESSAGES=1000000 RATE_LIMIT_LOGINS=1000000

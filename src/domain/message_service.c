@@ -65,7 +65,7 @@ static int	msg_insert_numbered(const bson_oid_t *, struct msgs_new *,
 static int	msg_load(const struct api_user *, const bson_oid_t *, bson_t *,
 		    bson_t *, char *, size_t);
 static int	msg_read_upto(const bson_t *, const bson_oid_t *,
-		    const bson_oid_t *, const struct oidlist *, int64_t,
+		    const bson_oid_t *, const struct doclist *, int64_t,
 		    int64_t);
 static int	msg_render_one(const struct api_user *, const bson_t *,
 		    struct json *, struct evq *, const char *, char *, size_t);
@@ -797,7 +797,7 @@ msg_read(const struct api_user *u, const bson_oid_t *mid,
     const bson_oid_t *cid_given, struct evq *ev, char *err, size_t errlen)
 {
 	struct conv_lock	lk;
-	struct oidlist		ids;
+	struct doclist		docs;
 	bson_oid_t		cid;
 	bson_t			msg, conv;
 	int64_t			now;
@@ -822,12 +822,12 @@ msg_read(const struct api_user *u, const bson_oid_t *mid,
 	}
 
 	now = app_now_ms();
-	oidlist_init(&ids);
-	oidlist_add(&ids, mid);
-	ret = msg_read_upto(&conv, &cid, &u->oid, &ids,
+	doclist_init(&docs);
+	doclist_push(&docs, &msg);
+	ret = msg_read_upto(&conv, &cid, &u->oid, &docs,
 	    msgs_doc_int(&msg, "seq", 0), now);
 	conv_unlock(&lk);
-	oidlist_free(&ids);
+	doclist_free(&docs);
 	bson_destroy(&msg);
 	bson_destroy(&conv);
 
@@ -892,7 +892,7 @@ msg_read_bulk(const struct api_user *u, const bson_oid_t *cid,
 
 	now = app_now_ms();
 	if (ret == STORE_OK && ids.n > 0)
-		ret = msg_read_upto(&conv, cid, &u->oid, &ids, upto, now);
+		ret = msg_read_upto(&conv, cid, &u->oid, &docs, upto, now);
 	conv_unlock(&lk);
 	bson_destroy(&conv);
 
@@ -1363,16 +1363,18 @@ msg_load(const struct api_user *u, const bson_oid_t *mid, bson_t *msg,
 }
 
 /*
- * Under the conversation lock: user has read `ids` and everything up to
- * seq upto. readBy and receipts for what was unread in that range, then
- * the read position moves on and the unread count is what is left.
+ * Under the conversation lock: user has read the messages `docs` and
+ * everything up to seq upto. readBy and receipts for what was unread in
+ * that range, then the read position moves on and the unread count is
+ * what is left after it.
  */
 static int
 msg_read_upto(const bson_t *conv, const bson_oid_t *cid,
-    const bson_oid_t *user, const struct oidlist *explicit, int64_t upto,
+    const bson_oid_t *user, const struct doclist *docs, int64_t upto,
     int64_t now)
 {
-	struct oidlist	ids;
+	struct oidlist	mark, receipts;
+	bson_oid_t	oid;
 	int64_t		last, top, unread;
 	size_t		i;
 	int		ret;
@@ -1380,19 +1382,30 @@ msg_read_upto(const bson_t *conv, const bson_oid_t *cid,
 	last = convs_doc_map_int(conv, "lastReadSeq", user, 0);
 	top = convs_doc_int(conv, "seq", 0);
 
-	oidlist_init(&ids);
-	for (i = 0; i < explicit->n; i++)
-		oidlist_add(&ids, &explicit->v[i]);
+	oidlist_init(&mark);
+	oidlist_init(&receipts);
+	for (i = 0; i < docs->n; i++) {
+		if (!msgs_doc_oid(docs->docs[i], "_id", &oid))
+			continue;
+		oidlist_add(&receipts, &oid);
+		/* The first read is the one readBy keeps. */
+		if (!msgs_doc_read_by(docs->docs[i], user))
+			oidlist_add(&mark, &oid);
+	}
 
 	ret = STORE_OK;
-	if (upto > last)
+	if (upto > last) {
 		ret = msgs_unread_ids(cid, user, last, upto,
-		    MSG_READ_RANGE_MAX, &ids);
+		    MSG_READ_RANGE_MAX, &mark);
+		for (i = 0; i < mark.n; i++)
+			oidlist_add(&receipts, &mark.v[i]);
+	}
 	if (ret == STORE_OK)
-		ret = msgs_mark_read(&ids, user, now);
+		ret = msgs_mark_read(&mark, user, now);
 	if (ret == STORE_OK)
-		ret = reads_insert(cid, user, &ids, now);
-	oidlist_free(&ids);
+		ret = reads_insert(cid, user, &receipts, now);
+	oidlist_free(&mark);
+	oidlist_free(&receipts);
 
 	if (ret != STORE_OK || upto <= last)
 		return (ret);

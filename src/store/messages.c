@@ -22,6 +22,9 @@ static int	msgs_update_by_id(const char *, const bson_oid_t *,
 		    const bson_t *);
 static int	msgs_collect(const bson_t *, const bson_t *, struct doclist *);
 
+/* Up to this many ids are read or written one by one, by _id. */
+#define MSGS_POINT_MAX	100
+
 int
 msgs_insert(const struct msgs_new *m, bson_t *out)
 {
@@ -178,21 +181,37 @@ msgs_count(const struct msgs_query *q)
 	return (n);
 }
 
+/*
+ * By _id, one lookup each for the handful a page needs (reply previews,
+ * last messages): FerretDB v1.24 pushes down only {_id: x}, and runs an
+ * $in as a scan of the whole collection.
+ */
 int
 msgs_find_many(const struct oidlist *ids, struct doclist *out)
 {
-	bson_t		filter;
+	bson_t		filter, doc;
+	size_t		i;
 	int		ret;
 
-	if (ids->n == 0)
-		return (STORE_OK);
+	if (ids->n > MSGS_POINT_MAX) {
+		bson_init(&filter);
+		msgs_append_in(&filter, "_id", ids);
+		ret = msgs_collect(&filter, NULL, out);
+		bson_destroy(&filter);
+		return (ret);
+	}
 
-	bson_init(&filter);
-	msgs_append_in(&filter, "_id", ids);
-	ret = msgs_collect(&filter, NULL, out);
-	bson_destroy(&filter);
+	for (i = 0; i < ids->n; i++) {
+		ret = msgs_find(&ids->v[i], &doc);
+		if (ret == STORE_NOTFOUND)
+			continue;
+		if (ret != STORE_OK)
+			return (ret);
+		doclist_push(out, &doc);
+		bson_destroy(&doc);
+	}
 
-	return (ret);
+	return (STORE_OK);
 }
 
 /* Those of ids that are in conv and visible to viewer. */
@@ -315,38 +334,47 @@ msgs_unread_ids(const bson_oid_t *conv, const bson_oid_t *viewer,
 	return (ret);
 }
 
-/* readBy.<viewer> = at on ids, keeping an earlier first read. */
+/*
+ * readBy.<viewer> = at on ids, which the caller (under the conversation
+ * lock) knows are unread. One update by _id each for a few: see
+ * msgs_find_many.
+ */
 int
 msgs_mark_read(const struct oidlist *ids, const bson_oid_t *viewer,
     int64_t at)
 {
-	bson_t		filter, update, set, ex;
+	bson_t		filter, update, set;
 	bson_error_t	err;
 	char		key[64];
+	size_t		i;
 	int		ret;
 
 	if (ids->n == 0)
 		return (STORE_OK);
 
 	msgs_user_key(key, sizeof(key), "readBy", viewer);
-
-	bson_init(&filter);
-	msgs_append_in(&filter, "_id", ids);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, key, &ex);
-	BSON_APPEND_BOOL(&ex, "$exists", false);
-	bson_append_document_end(&filter, &ex);
-
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
 	BSON_APPEND_DATE_TIME(&set, key, at);
 	bson_append_document_end(&update, &set);
 
 	ret = STORE_OK;
-	if (!mongoc_collection_update_many(store_coll(STORE_MESSAGES),
-	    &filter, &update, NULL, NULL, &err))
-		ret = store_error("messages.mark_read", &err);
+	if (ids->n > MSGS_POINT_MAX) {
+		bson_init(&filter);
+		msgs_append_in(&filter, "_id", ids);
+		if (!mongoc_collection_update_many(store_coll(STORE_MESSAGES),
+		    &filter, &update, NULL, NULL, &err))
+			ret = store_error("messages.mark_read", &err);
+		bson_destroy(&filter);
+	} else {
+		for (i = 0; i < ids->n && ret == STORE_OK; i++) {
+			ret = msgs_update_by_id("messages.mark_read",
+			    &ids->v[i], &update);
+			if (ret == STORE_NOTFOUND)
+				ret = STORE_OK;
+		}
+	}
 
-	bson_destroy(&filter);
 	bson_destroy(&update);
 	return (ret);
 }
@@ -489,6 +517,17 @@ msgs_doc_visible_to(const bson_t *doc, const bson_oid_t *viewer)
 	}
 
 	return (1);
+}
+
+int
+msgs_doc_read_by(const bson_t *doc, const bson_oid_t *viewer)
+{
+	bson_iter_t	it;
+	char		key[64];
+
+	msgs_user_key(key, sizeof(key), "readBy", viewer);
+	return (bson_iter_init(&it, doc) &&
+	    bson_iter_find_descendant(&it, key, &it));
 }
 
 int

@@ -84,6 +84,7 @@ int	msgs_unreact(const bson_oid_t *, const bson_oid_t *, int64_t);
 
 /* Readers over a stored message document. */
 int	msgs_doc_visible_to(const bson_t *, const bson_oid_t *);
+int	msgs_doc_read_by(const bson_t *, const bson_oid_t *);
 int	msgs_doc_oid(const bson_t *, const char *, bson_oid_t *);
 int64_t	msgs_doc_int(const bson_t *, const char *, int64_t);
 int64_t	msgs_doc_date(const bson_t *, const char *, int64_t);
