@@ -14,8 +14,14 @@
 #include "domain/conv_lock.h"
 
 #define CONV_LOCK_STRIPES	128
-#define CONV_LOCK_TTL_MS	5000	/* a crashed holder frees it */
-#define CONV_LOCK_WAIT_MS	6000	/* longer than the TTL */
+/*
+ * A crashed holder's key expires after the TTL. It must outlast the
+ * longest critical section a live holder can have (a few queries, each
+ * bounded by the driver's 15 s socket timeout), or two writers could
+ * overlap on a slow database.
+ */
+#define CONV_LOCK_TTL_MS	30000
+#define CONV_LOCK_WAIT_MS	10000	/* then 503: try again later */
 
 static void	conv_lock_init(void);
 static void	conv_lock_sleep(int64_t);
