@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/metrics.h"
 #include "domain/chat_json.h"
 #include "domain/conv_lock.h"
 #include "domain/conversation_service.h"
@@ -116,6 +117,9 @@ conv_create(const struct api_user *u, const struct conv_create_in *in,
 		status = dom_store_fail(err, errlen, ret, conv_not_found);
 		goto done;
 	}
+
+	metrics_inc(METRIC_CONVERSATIONS_CREATED,
+	    in->group ? "group" : "direct");
 
 	/*
 	 * Every participant's sockets join the room first, then each one

@@ -29,6 +29,7 @@
 #include <strings.h>
 
 #include "app/app.h"
+#include "app/metrics.h"
 #include "app/config.h"
 #include "cache/redis.h"
 #include "domain/chat_json.h"
@@ -1195,6 +1196,13 @@ msg_deliver(const struct api_user *u, const bson_oid_t *cid,
 		cj_message(out, &stored, &users, &replies, NULL);
 	bson_destroy(&stored);
 	status = 201;
+
+	/* Counted once per stored message, never for an idempotent replay. */
+	metrics_inc(METRIC_MESSAGES_SENT, in->type);
+	if (!strcmp(in->type, "service_offer"))
+		metrics_inc(METRIC_SERVICE_OFFERS);
+	else if (!strcmp(in->type, "booking_request"))
+		metrics_inc(METRIC_BOOKING_REQUESTS);
 
 done:
 	if (has_after)

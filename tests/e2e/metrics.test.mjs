@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { BASE, api } from './helpers.mjs';
+import { BASE, api, newUser } from './helpers.mjs';
 
 // Parses the text format (0.0.4) strictly: every line is a comment, a
 // blank line or `name{labels} value`. Returns {types, help, samples}.
@@ -156,4 +156,32 @@ test('metrics: unmatched API routes are counted under one label, not by path', a
   assert.ok(value(samples, 'http_requests_total',
     { route: 'unmatched', status: '404' }) >= 2);
   assert.equal(samples.filter((s) => (s.labels.route || '').includes('no-such-route')).length, 0);
+});
+
+test('metrics: conversations, messages, offers and bookings are counted once per stored item', async () => {
+  const [a, b] = [await newUser(), await newUser()];
+  const before = parseProm((await scrapeFresh()).body).samples;
+  const conv = await api('POST', '/api/conversations', {
+    token: a.token, body: { participants: [b.id], type: 'direct' } });
+  assert.equal(conv.status, 201);
+  const cid = conv.body._id;
+  const send = (body) => api('POST', `/api/conversations/${cid}/messages`, { token: a.token, body });
+  assert.equal((await send({ content: 'one', clientMessageId: 'm-1' })).status, 201);
+  assert.equal((await send({ content: 'one', clientMessageId: 'm-1' })).status, 200, 'replay');
+  const pkg = await api('POST', '/api/users/profile/packages', {
+    token: a.token, body: { title: 'P', services: ['s'], price: 10 } });
+  const pkgB = await api('POST', '/api/users/profile/packages', {
+    token: b.token, body: { title: 'Q', services: ['s'], price: 20 } });
+  assert.equal((await api('POST', `/api/conversations/${cid}/messages/service-offer`, {
+    token: a.token, body: { servicePackageId: pkg.body.package._id } })).status, 201);
+  assert.equal((await api('POST', `/api/conversations/${cid}/messages/booking-request`, {
+    token: a.token, body: { servicePackageId: pkgB.body.package._id } })).status, 201);
+  const after = parseProm((await scrapeFresh()).body).samples;
+  const delta = (name, labels) => value(after, name, labels) - value(before, name, labels);
+  assert.equal(delta('lnk_conversations_created_total', { type: 'direct' }), 1);
+  assert.equal(delta('lnk_messages_sent_total', { type: 'text' }), 1);
+  assert.equal(delta('lnk_messages_sent_total', { type: 'service_offer' }), 1);
+  assert.equal(delta('lnk_messages_sent_total', { type: 'booking_request' }), 1);
+  assert.equal(delta('lnk_service_offers_total', {}), 1);
+  assert.equal(delta('lnk_booking_requests_total', {}), 1);
 });
