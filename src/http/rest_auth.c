@@ -29,6 +29,7 @@ static void	auth_me(struct api_ctx *);
 static int	auth_issue(struct api_ctx *, const bson_t *, const char *,
 		    const char *);
 static void	auth_token_hash(const char *, char *);
+static int	auth_refresh_claim(const char *, int64_t);
 static void	auth_lower(char *);
 
 const struct api_route auth_routes[] = {
@@ -295,6 +296,18 @@ auth_refresh(struct api_ctx *ctx)
 		return;
 	}
 
+	/*
+	 * A refresh token is good for one refresh. The stored-hash swap in
+	 * auth_issue() is a compare-and-set, but FerretDB applies updates as
+	 * read-modify-write, so two concurrent refreshes could both pass it:
+	 * an atomic SET NX in Redis decides first (when Redis is up).
+	 */
+	if (auth_refresh_claim(hash, claims.exp) == -1) {
+		bson_destroy(&user);
+		api_error(ctx, 401, "Invalid refresh token");
+		return;
+	}
+
 	/* auth_issue rotates the stored hash only if it is still ours. */
 	if (auth_issue(ctx, &user, NULL, hash) == 0)
 		api_reply(ctx, 200);
@@ -398,4 +411,26 @@ auth_lower(char *s)
 {
 	for (; *s != '\0'; s++)
 		*s = (char)tolower((unsigned char)*s);
+}
+
+/* -1 when this refresh token was already used; 0 otherwise (or no Redis). */
+static int
+auth_refresh_claim(const char *hash, int64_t exp)
+{
+	redisReply	*r;
+	int64_t		ttl;
+	int		ret;
+
+	ttl = exp - app_now_ms() / 1000;
+	if (ttl < 1)
+		ttl = 1;
+
+	r = cache_command("SET refresh:used:%s 1 NX EX %lld", hash,
+	    (long long)ttl);
+	if (r == NULL)
+		return (0);
+
+	ret = r->type == REDIS_REPLY_NIL ? -1 : 0;
+	freeReplyObject(r);
+	return (ret);
 }

@@ -196,3 +196,14 @@ test('a bcrypt hash imported from the original service logs in and is upgraded',
     await client.close();
   }
 });
+
+test('concurrent refreshes with one refresh token: exactly one succeeds', async () => {
+  const u = await newUser();
+  const rs = await Promise.all(Array.from({ length: 8 }, () => api('POST', '/api/auth/refresh-token', {
+    body: { refreshToken: u.refreshToken } })));
+  const ok = rs.filter((r) => r.status === 200);
+  assert.equal(ok.length, 1, rs.map((r) => r.status).join(','));
+  assert.ok(rs.every((r) => r.status === 200 || r.status === 401));
+  const again = await api('POST', '/api/auth/refresh-token', { body: { refreshToken: ok[0].body.refreshToken } });
+  assert.equal(again.status, 200, 'the winner\'s new refresh token works');
+});
