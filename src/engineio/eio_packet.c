@@ -7,16 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "engineio/eio_packet.h"
 
-static int	b64_value(u_int8_t);
 static int	hex_value(int);
 static void	b64url_encode(const u_int8_t *, size_t, char *);
-
-static const char b64_std[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char b64_url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 void
 eio_buf_init(struct eio_buf *b)
@@ -158,7 +154,8 @@ eio_payload_add(struct eio_buf *b, int type, int binary, const void *data,
 
 	if (binary) {
 		elen = eio_b64_encoded_len(len);
-		eio_buf_reserve(b, elen + 1);
+		/* 'b', the base64 text and the NUL libsodium writes. */
+		eio_buf_reserve(b, elen + 2);
 		b->data[b->len++] = 'b';
 		eio_b64_encode(data, len, (char *)b->data + b->len);
 		b->len += elen;
@@ -175,75 +172,37 @@ eio_b64_encoded_len(size_t len)
 	return (((len + 2) / 3) * 4);
 }
 
+/* out has room for eio_b64_encoded_len(len) + 1 (a NUL is written). */
 void
 eio_b64_encode(const u_int8_t *in, size_t len, char *out)
 {
-	u_int32_t	v;
-	size_t		i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
-		*out++ = b64_std[(v >> 18) & 0x3f];
-		*out++ = b64_std[(v >> 12) & 0x3f];
-		*out++ = b64_std[(v >> 6) & 0x3f];
-		*out++ = b64_std[v & 0x3f];
-	}
-
-	if (len - i == 1) {
-		v = in[i] << 16;
-		*out++ = b64_std[(v >> 18) & 0x3f];
-		*out++ = b64_std[(v >> 12) & 0x3f];
-		*out++ = '=';
-		*out++ = '=';
-	} else if (len - i == 2) {
-		v = (in[i] << 16) | (in[i + 1] << 8);
-		*out++ = b64_std[(v >> 18) & 0x3f];
-		*out++ = b64_std[(v >> 12) & 0x3f];
-		*out++ = b64_std[(v >> 6) & 0x3f];
-		*out++ = '=';
-	}
+	(void)sodium_bin2base64(out, eio_b64_encoded_len(len) + 1, in, len,
+	    sodium_base64_VARIANT_ORIGINAL);
 }
 
 /*
- * Strict standard base64: length a multiple of 4, padding only at the
- * end. Node's Buffer.from(x, "base64") is laxer, but every encoder a
- * client uses produces this form.
+ * Strict standard base64 (libsodium): padding only at the end, every
+ * character used. Node's Buffer.from(x, "base64") is laxer, but every
+ * encoder a client uses produces this form.
  */
 int
 eio_b64_decode(const char *in, size_t len, struct eio_buf *out)
 {
-	u_int32_t	v;
-	size_t		i, pad;
-	int		c[4], k;
+	const char	*end;
+	size_t		n;
 
 	if (len % 4 != 0)
 		return (-1);
-
-	pad = 0;
-	if (len > 0 && in[len - 1] == '=')
-		pad++;
-	if (len > 1 && in[len - 2] == '=')
-		pad++;
+	if (len == 0)
+		return (0);
 
 	eio_buf_reserve(out, (len / 4) * 3);
+	if (sodium_base642bin(out->data + out->len, (len / 4) * 3, in, len,
+	    NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != in + len)
+		return (-1);
 
-	for (i = 0; i < len; i += 4) {
-		for (k = 0; k < 4; k++) {
-			if (i + k >= len - pad) {
-				c[k] = 0;
-				continue;
-			}
-			if ((c[k] = b64_value(in[i + k])) == -1)
-				return (-1);
-		}
-		v = (c[0] << 18) | (c[1] << 12) | (c[2] << 6) | c[3];
-		out->data[out->len++] = (v >> 16) & 0xff;
-		if (i + 4 < len || pad < 2)
-			out->data[out->len++] = (v >> 8) & 0xff;
-		if (i + 4 < len || pad < 1)
-			out->data[out->len++] = v & 0xff;
-	}
-
+	out->len += n;
 	return (0);
 }
 
@@ -261,20 +220,19 @@ eio_sid_make(u_int8_t worker, const u_int8_t *rnd, char *out)
 int
 eio_sid_worker(const char *sid)
 {
-	int		a, b;
-	size_t		i;
+	u_int8_t	raw[EIO_SID_RANDOM + 1];
+	const char	*end;
+	size_t		n;
 
-	for (i = 0; i < EIO_SID_LEN; i++) {
-		if (sid[i] == '\0' || strchr(b64_url, sid[i]) == NULL)
-			return (-1);
-	}
-	if (sid[EIO_SID_LEN] != '\0')
+	if (strlen(sid) != EIO_SID_LEN)
 		return (-1);
 
-	a = strchr(b64_url, sid[0]) - b64_url;
-	b = strchr(b64_url, sid[1]) - b64_url;
+	if (sodium_base642bin(raw, sizeof(raw), sid, EIO_SID_LEN, NULL, &n,
+	    &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    n != sizeof(raw) || end != sid + EIO_SID_LEN)
+		return (-1);
 
-	return (((a << 2) | (b >> 4)) & 0xff);
+	return (raw[0]);
 }
 
 void
@@ -326,38 +284,14 @@ eio_query_get(const char *qs, const char *name, char *out, size_t outlen)
 	return (0);
 }
 
+/* Callers pass multiples of 3 bytes, so there is never padding. */
 static void
 b64url_encode(const u_int8_t *in, size_t len, char *out)
 {
-	u_int32_t	v;
-	size_t		i;
-
-	/* Callers pass multiples of 3 bytes: no padding to handle. */
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
-		*out++ = b64_url[(v >> 18) & 0x3f];
-		*out++ = b64_url[(v >> 12) & 0x3f];
-		*out++ = b64_url[(v >> 6) & 0x3f];
-		*out++ = b64_url[v & 0x3f];
-	}
-	*out = '\0';
+	(void)sodium_bin2base64(out, eio_b64_encoded_len(len) + 1, in, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-static int
-b64_value(u_int8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (c - 'A');
-	if (c >= 'a' && c <= 'z')
-		return (c - 'a' + 26);
-	if (c >= '0' && c <= '9')
-		return (c - '0' + 52);
-	if (c == '+')
-		return (62);
-	if (c == '/')
-		return (63);
-	return (-1);
-}
 
 static int
 hex_value(int c)

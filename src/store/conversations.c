@@ -20,10 +20,6 @@ static void	convs_map_key(char *, size_t, const char *,
 		    const bson_oid_t *);
 static void	convs_direct_key(char *, size_t, const bson_oid_t *,
 		    const bson_oid_t *);
-static int	convs_update_by_id(const char *, const bson_oid_t *,
-		    const bson_t *);
-static int	convs_collect(const bson_t *, const bson_t *,
-		    struct doclist *);
 
 int
 convs_insert(const struct convs_new *c, bson_t *out)
@@ -109,7 +105,7 @@ convs_find_many(const struct oidlist *ids, struct doclist *out)
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
 	convs_append_oids(&in, "$in", ids->v, ids->n);
 	bson_append_document_end(&filter, &in);
-	ret = convs_collect(&filter, NULL, out);
+	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter, NULL, out);
 	bson_destroy(&filter);
 
 	return (ret);
@@ -149,7 +145,7 @@ convs_list(const struct convs_query *q, int64_t skip, int64_t limit,
 	BSON_APPEND_INT64(&opts, "skip", skip);
 	BSON_APPEND_INT64(&opts, "limit", limit);
 
-	ret = convs_collect(&filter, &opts, out);
+	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter, &opts, out);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 
@@ -198,7 +194,7 @@ convs_ids_of(const bson_oid_t *user, int with_archived, struct oidlist *out)
 	bson_append_document_end(&opts, &proj);
 
 	doclist_init(&docs);
-	ret = convs_collect(&filter, &opts, &docs);
+	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter, &opts, &docs);
 	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
 		if (bson_iter_init_find(&it, docs.docs[i], "_id") &&
 		    BSON_ITER_HOLDS_OID(&it))
@@ -234,7 +230,7 @@ convs_partners_of(const bson_oid_t *user, struct oidlist *out)
 	bson_append_document_end(&opts, &proj);
 
 	doclist_init(&docs);
-	ret = convs_collect(&filter, &opts, &docs);
+	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter, &opts, &docs);
 	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
 		oidlist_init(&ids);
 		convs_doc_participants(docs.docs[i], &ids);
@@ -295,7 +291,7 @@ convs_apply_message(const bson_oid_t *id, int64_t seq, const bson_oid_t *mid,
 		bson_append_document_end(&update, &unset);
 	}
 
-	ret = convs_update_by_id("conversations.apply_message", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.apply_message", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -317,7 +313,7 @@ convs_set_read(const bson_oid_t *id, const bson_oid_t *user, int64_t seq,
 	BSON_APPEND_INT64(&set, key, unread);
 	bson_append_document_end(&update, &set);
 
-	ret = convs_update_by_id("conversations.set_read", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_read", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -343,7 +339,7 @@ convs_add_unread(const bson_oid_t *id, const struct oidlist *users,
 	}
 	bson_append_document_end(&update, &inc);
 
-	ret = convs_update_by_id("conversations.add_unread", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.add_unread", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -361,7 +357,7 @@ convs_set_last_message(const bson_oid_t *id, const char *content, int64_t at)
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
 	bson_append_document_end(&update, &set);
 
-	ret = convs_update_by_id("conversations.set_last", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_last", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -388,7 +384,7 @@ convs_set_mark(const bson_oid_t *id, const char *field,
 	}
 	bson_append_document_end(&update, &op);
 
-	ret = convs_update_by_id("conversations.set_mark", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_mark", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -443,7 +439,7 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 		bson_append_document_end(&update, &unset);
 	}
 
-	ret = convs_update_by_id("conversations.update_group", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.update_group", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -642,49 +638,3 @@ convs_direct_key(char *buf, size_t len, const bson_oid_t *a,
 		(void)snprintf(buf, len, "%s:%s", hb, ha);
 }
 
-static int
-convs_update_by_id(const char *what, const bson_oid_t *id,
-    const bson_t *update)
-{
-	bson_t		filter, reply;
-	bson_iter_t	it;
-	bson_error_t	err;
-	int		ret;
-
-	bson_init(&filter);
-	BSON_APPEND_OID(&filter, "_id", id);
-
-	ret = STORE_OK;
-	if (!mongoc_collection_update_one(store_coll(STORE_CONVERSATIONS),
-	    &filter, update, NULL, &reply, &err)) {
-		ret = store_error(what, &err);
-	} else if (bson_iter_init_find(&it, &reply, "matchedCount") &&
-	    bson_iter_as_int64(&it) == 0) {
-		ret = STORE_NOTFOUND;
-	}
-
-	bson_destroy(&reply);
-	bson_destroy(&filter);
-	return (ret);
-}
-
-static int
-convs_collect(const bson_t *filter, const bson_t *opts, struct doclist *out)
-{
-	mongoc_cursor_t		*cur;
-	const bson_t		*doc;
-	bson_error_t		err;
-	int			ret;
-
-	cur = mongoc_collection_find_with_opts(store_coll(STORE_CONVERSATIONS),
-	    filter, opts, NULL);
-	while (mongoc_cursor_next(cur, &doc))
-		doclist_push(out, doc);
-
-	ret = STORE_OK;
-	if (mongoc_cursor_error(cur, &err))
-		ret = store_error("conversations.find", &err);
-
-	mongoc_cursor_destroy(cur);
-	return (ret);
-}

@@ -18,9 +18,6 @@ static void	msgs_filter(bson_t *, const struct msgs_query *);
 static void	msgs_seq_range(bson_t *, int64_t, int64_t);
 static void	msgs_append_in(bson_t *, const char *, const struct oidlist *);
 static void	msgs_user_key(char *, size_t, const char *, const bson_oid_t *);
-static int	msgs_update_by_id(const char *, const bson_oid_t *,
-		    const bson_t *);
-static int	msgs_collect(const bson_t *, const bson_t *, struct doclist *);
 
 /* Up to this many ids are read or written one by one, by _id. */
 #define MSGS_POINT_MAX	100
@@ -160,7 +157,7 @@ msgs_list(const struct msgs_query *q, int newest_first, int64_t skip,
 		BSON_APPEND_INT64(&opts, "skip", skip);
 	BSON_APPEND_INT64(&opts, "limit", limit);
 
-	ret = msgs_collect(&filter, &opts, out);
+	ret = store_find(STORE_MESSAGES, "messages.find", &filter, &opts, out);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 
@@ -196,7 +193,7 @@ msgs_find_many(const struct oidlist *ids, struct doclist *out)
 	if (ids->n > MSGS_POINT_MAX) {
 		bson_init(&filter);
 		msgs_append_in(&filter, "_id", ids);
-		ret = msgs_collect(&filter, NULL, out);
+		ret = store_find(STORE_MESSAGES, "messages.find", &filter, NULL, out);
 		bson_destroy(&filter);
 		return (ret);
 	}
@@ -228,7 +225,7 @@ msgs_find_visible(const bson_oid_t *conv, const bson_oid_t *viewer,
 	bson_init(&filter);
 	msgs_append_in(&filter, "_id", ids);
 	msgs_visible(&filter, conv, viewer);
-	ret = msgs_collect(&filter, NULL, out);
+	ret = store_find(STORE_MESSAGES, "messages.find", &filter, NULL, out);
 	bson_destroy(&filter);
 
 	return (ret);
@@ -260,7 +257,7 @@ msgs_search(const struct oidlist *convs, const bson_oid_t *viewer,
 	bson_append_document_end(&opts, &sort);
 	BSON_APPEND_INT64(&opts, "limit", limit);
 
-	ret = msgs_collect(&filter, &opts, out);
+	ret = store_find(STORE_MESSAGES, "messages.find", &filter, &opts, out);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 
@@ -321,7 +318,7 @@ msgs_unread_ids(const bson_oid_t *conv, const bson_oid_t *viewer,
 	BSON_APPEND_INT64(&opts, "limit", limit);
 
 	doclist_init(&docs);
-	ret = msgs_collect(&filter, &opts, &docs);
+	ret = store_find(STORE_MESSAGES, "messages.find", &filter, &opts, &docs);
 	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
 		if (bson_iter_init_find(&it, docs.docs[i], "_id") &&
 		    BSON_ITER_HOLDS_OID(&it))
@@ -368,7 +365,7 @@ msgs_mark_read(const struct oidlist *ids, const bson_oid_t *viewer,
 		bson_destroy(&filter);
 	} else {
 		for (i = 0; i < ids->n && ret == STORE_OK; i++) {
-			ret = msgs_update_by_id("messages.mark_read",
+			ret = store_update_id(STORE_MESSAGES, "messages.mark_read",
 			    &ids->v[i], &update);
 			if (ret == STORE_NOTFOUND)
 				ret = STORE_OK;
@@ -392,7 +389,7 @@ msgs_edit(const bson_oid_t *id, const char *content, int64_t at)
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
 	bson_append_document_end(&update, &set);
 
-	ret = msgs_update_by_id("messages.edit", id, &update);
+	ret = store_update_id(STORE_MESSAGES, "messages.edit", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -419,7 +416,7 @@ msgs_delete_for_all(const bson_oid_t *id, int64_t at)
 	BSON_APPEND_UTF8(&unset, "metadata", "");
 	bson_append_document_end(&update, &unset);
 
-	ret = msgs_update_by_id("messages.delete_for_all", id, &update);
+	ret = store_update_id(STORE_MESSAGES, "messages.delete_for_all", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -439,7 +436,7 @@ msgs_delete_for(const bson_oid_t *id, const bson_oid_t *viewer, int64_t at)
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
 	bson_append_document_end(&update, &set);
 
-	ret = msgs_update_by_id("messages.delete_for", id, &update);
+	ret = store_update_id(STORE_MESSAGES, "messages.delete_for", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -465,7 +462,7 @@ msgs_react(const bson_oid_t *id, const bson_oid_t *user, const char *emoji,
 	BSON_APPEND_OID(&add, "reactions", user);
 	bson_append_document_end(&update, &add);
 
-	ret = msgs_update_by_id("messages.react", id, &update);
+	ret = store_update_id(STORE_MESSAGES, "messages.react", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -492,7 +489,7 @@ msgs_unreact(const bson_oid_t *id, const bson_oid_t *user, int64_t at)
 	BSON_APPEND_OID(&pull, "reactions", user);
 	bson_append_document_end(&update, &pull);
 
-	ret = msgs_update_by_id("messages.unreact", id, &update);
+	ret = store_update_id(STORE_MESSAGES, "messages.unreact", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -664,49 +661,3 @@ msgs_user_key(char *buf, size_t len, const char *field, const bson_oid_t *u)
 	(void)snprintf(buf, len, "%s.%s", field, hex);
 }
 
-static int
-msgs_update_by_id(const char *what, const bson_oid_t *id,
-    const bson_t *update)
-{
-	bson_t		filter, reply;
-	bson_iter_t	it;
-	bson_error_t	err;
-	int		ret;
-
-	bson_init(&filter);
-	BSON_APPEND_OID(&filter, "_id", id);
-
-	ret = STORE_OK;
-	if (!mongoc_collection_update_one(store_coll(STORE_MESSAGES),
-	    &filter, update, NULL, &reply, &err)) {
-		ret = store_error(what, &err);
-	} else if (bson_iter_init_find(&it, &reply, "matchedCount") &&
-	    bson_iter_as_int64(&it) == 0) {
-		ret = STORE_NOTFOUND;
-	}
-
-	bson_destroy(&reply);
-	bson_destroy(&filter);
-	return (ret);
-}
-
-static int
-msgs_collect(const bson_t *filter, const bson_t *opts, struct doclist *out)
-{
-	mongoc_cursor_t		*cur;
-	const bson_t		*doc;
-	bson_error_t		err;
-	int			ret;
-
-	cur = mongoc_collection_find_with_opts(store_coll(STORE_MESSAGES),
-	    filter, opts, NULL);
-	while (mongoc_cursor_next(cur, &doc))
-		doclist_push(out, doc);
-
-	ret = STORE_OK;
-	if (mongoc_cursor_error(cur, &err))
-		ret = store_error("messages.find", &err);
-
-	mongoc_cursor_destroy(cur);
-	return (ret);
-}

@@ -13,6 +13,7 @@
 #include <mongoc/mongoc.h>
 
 #include "app/app.h"
+#include "store/doclist.h"
 #include "store/store.h"
 
 struct store_index {
@@ -239,6 +240,65 @@ store_find_one(int coll, const bson_t *filter, const bson_t *opts,
 	}
 
 	mongoc_cursor_destroy(cur);
+	return (ret);
+}
+
+int
+store_find(int coll, const char *what, const bson_t *filter,
+    const bson_t *opts, struct doclist *out)
+{
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_error_t		err;
+	int			ret;
+
+	cur = mongoc_collection_find_with_opts(store_coll(coll), filter, opts,
+	    NULL);
+	while (mongoc_cursor_next(cur, &doc))
+		doclist_push(out, doc);
+
+	ret = STORE_OK;
+	if (mongoc_cursor_error(cur, &err))
+		ret = store_error(what, &err);
+
+	mongoc_cursor_destroy(cur);
+	return (ret);
+}
+
+int
+store_update(int coll, const char *what, const bson_t *filter,
+    const bson_t *update)
+{
+	bson_t		reply;
+	bson_iter_t	it;
+	bson_error_t	err;
+	int		ret;
+
+	ret = STORE_OK;
+	if (!mongoc_collection_update_one(store_coll(coll), filter, update,
+	    NULL, &reply, &err)) {
+		ret = store_error(what, &err);
+	} else if (bson_iter_init_find(&it, &reply, "matchedCount") &&
+	    bson_iter_as_int64(&it) == 0) {
+		ret = STORE_NOTFOUND;
+	}
+
+	bson_destroy(&reply);
+	return (ret);
+}
+
+int
+store_update_id(int coll, const char *what, const bson_oid_t *id,
+    const bson_t *update)
+{
+	bson_t		filter;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", id);
+	ret = store_update(coll, what, &filter, update);
+	bson_destroy(&filter);
+
 	return (ret);
 }
 

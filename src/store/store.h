@@ -32,8 +32,18 @@ const char		*store_dbname(void);
 void			store_host(char *, size_t, u_int16_t *);
 
 /* helpers shared by the collection files */
+struct doclist;
+
 int			store_find_one(int, const bson_t *, const bson_t *,
 			    bson_t *);
+/* Every match appended to a doclist. */
+int			store_find(int, const char *, const bson_t *,
+			    const bson_t *, struct doclist *);
 int64_t			store_count(int, const bson_t *);
+/* update_one; STORE_NOTFOUND when nothing matched. */
+int			store_update(int, const char *, const bson_t *,
+			    const bson_t *);
+int			store_update_id(int, const char *, const bson_oid_t *,
+			    const bson_t *);
 
 #endif

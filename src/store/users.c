@@ -17,6 +17,8 @@
 #include "store/store.h"
 #include "store/users.h"
 
+static int	users_find_by_key(const char *, const char *, bson_t *);
+
 /* Never leaves the server. */
 static const char *const private_fields[] = {
 	"password", "refreshToken", "refreshTokenHash", "emailKey",
@@ -80,25 +82,23 @@ users_find_by_id(const bson_oid_t *oid, bson_t *out)
 int
 users_find_by_email(const char *email, bson_t *out)
 {
-	bson_t		filter;
-	int		ret;
-
-	bson_init(&filter);
-	BSON_APPEND_UTF8(&filter, "emailKey", email);
-	ret = store_find_one(STORE_USERS, &filter, NULL, out);
-	bson_destroy(&filter);
-
-	return (ret);
+	return (users_find_by_key("emailKey", email, out));
 }
 
 int
 users_find_by_phone(const char *phone, bson_t *out)
 {
+	return (users_find_by_key("phoneKey", phone, out));
+}
+
+static int
+users_find_by_key(const char *key, const char *value, bson_t *out)
+{
 	bson_t		filter;
 	int		ret;
 
 	bson_init(&filter);
-	BSON_APPEND_UTF8(&filter, "phoneKey", phone);
+	BSON_APPEND_UTF8(&filter, key, value);
 	ret = store_find_one(STORE_USERS, &filter, NULL, out);
 	bson_destroy(&filter);
 
@@ -136,22 +136,14 @@ users_count_existing(const bson_oid_t *oids, size_t n, int64_t *count)
 int
 users_set(const bson_oid_t *oid, const bson_t *set)
 {
-	bson_t		filter, update;
-	bson_error_t	err;
+	bson_t		update;
 	int		ret;
 
-	bson_init(&filter);
-	BSON_APPEND_OID(&filter, "_id", oid);
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT(&update, "$set", set);
-
-	ret = STORE_OK;
-	if (!mongoc_collection_update_one(store_coll(STORE_USERS), &filter,
-	    &update, NULL, NULL, &err))
-		ret = store_error("users.set", &err);
-
-	bson_destroy(&filter);
+	ret = store_update_id(STORE_USERS, "users.set", oid, &update);
 	bson_destroy(&update);
+
 	return (ret);
 }
 
@@ -162,9 +154,7 @@ users_set(const bson_oid_t *oid, const bson_t *set)
 int
 users_swap_refresh(const bson_oid_t *oid, const char *old, const char *new)
 {
-	bson_t		filter, update, set, reply;
-	bson_error_t	err;
-	bson_iter_t	it;
+	bson_t		filter, update, set;
 	int		ret;
 
 	bson_init(&filter);
@@ -177,16 +167,8 @@ users_swap_refresh(const bson_oid_t *oid, const char *old, const char *new)
 	BSON_APPEND_UTF8(&set, "refreshTokenHash", new);
 	bson_append_document_end(&update, &set);
 
-	ret = STORE_OK;
-	if (!mongoc_collection_update_one(store_coll(STORE_USERS), &filter,
-	    &update, NULL, &reply, &err)) {
-		ret = store_error("users.swap_refresh", &err);
-	} else if (bson_iter_init_find(&it, &reply, "matchedCount") &&
-	    bson_iter_as_int64(&it) == 0) {
-		ret = STORE_NOTFOUND;
-	}
+	ret = store_update(STORE_USERS, "users.swap_refresh", &filter, &update);
 
-	bson_destroy(&reply);
 	bson_destroy(&filter);
 	bson_destroy(&update);
 	return (ret);
@@ -325,24 +307,17 @@ users_filter_by_name(const bson_oid_t *ids, size_t n, const char *pattern,
 int
 users_package_push(const bson_oid_t *uid, const bson_t *pkg)
 {
-	bson_t		filter, update, push;
-	bson_error_t	err;
+	bson_t		update, push;
 	int		ret;
 
-	bson_init(&filter);
-	BSON_APPEND_OID(&filter, "_id", uid);
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$push", &push);
 	BSON_APPEND_DOCUMENT(&push, "servicePackages", pkg);
 	bson_append_document_end(&update, &push);
 
-	ret = STORE_OK;
-	if (!mongoc_collection_update_one(store_coll(STORE_USERS), &filter,
-	    &update, NULL, NULL, &err))
-		ret = store_error("users.package_push", &err);
-
-	bson_destroy(&filter);
+	ret = store_update_id(STORE_USERS, "users.package_push", uid, &update);
 	bson_destroy(&update);
+
 	return (ret);
 }
 
@@ -356,9 +331,8 @@ static int	users_package_index(const bson_oid_t *, const char *, int *);
 int
 users_package_set(const bson_oid_t *uid, const char *pid, const bson_t *set)
 {
-	bson_t		filter, update, s, reply;
+	bson_t		filter, update, s;
 	bson_iter_t	it;
-	bson_error_t	err;
 	char		key[128];
 	int		ret, idx, attempt;
 
@@ -384,16 +358,9 @@ users_package_set(const bson_oid_t *uid, const char *pid, const bson_t *set)
 		}
 		bson_append_document_end(&update, &s);
 
-		ret = STORE_OK;
-		if (!mongoc_collection_update_one(store_coll(STORE_USERS),
-		    &filter, &update, NULL, &reply, &err)) {
-			ret = store_error("users.package_set", &err);
-		} else if (bson_iter_init_find(&it, &reply, "matchedCount") &&
-		    bson_iter_as_int64(&it) == 0) {
-			ret = STORE_NOTFOUND;
-		}
+		ret = store_update(STORE_USERS, "users.package_set", &filter,
+		    &update);
 
-		bson_destroy(&reply);
 		bson_destroy(&filter);
 		bson_destroy(&update);
 
