@@ -27,6 +27,7 @@
 #include "app/config.h"
 #include "app/metrics.h"
 #include "engineio/eio.h"
+#include "http/cors.h"
 #include "engineio/eio_packet.h"
 #include "lib/json.h"
 
@@ -186,8 +187,6 @@ static int	eio_error(struct http_request *, int);
 static void	eio_error_body(int, int *, struct eio_buf *);
 static void	eio_respond(struct http_request *, int, int, const void *,
 		    size_t);
-static void	eio_cors(struct http_request *);
-static int	eio_preflight(struct http_request *);
 static int	eio_ws_headers_ok(struct http_request *);
 static int	eio_read_body(struct http_request *, struct eio_buf *);
 static struct eio_req	*eio_req_state(struct http_request *);
@@ -380,9 +379,9 @@ eio_http(struct http_request *req, const struct eio_server *srv)
 	if (http_state_exists(req))
 		return (eio_finish(req, http_state_get(req)));
 
-	eio_cors(req);
-	if (req->method == HTTP_METHOD_OPTIONS && eio_preflight(req))
+	if (req->method == HTTP_METHOD_OPTIONS && cors_preflight(req))
 		return (KORE_RESULT_OK);
+	(void)cors_headers(req);
 
 	r = eio_query_get(req->query_string, "transport", transport,
 	    sizeof(transport));
@@ -838,38 +837,6 @@ eio_respond(struct http_request *req, int status, int ctype,
 	http_response(req, status, data, len);
 }
 
-static void
-eio_cors(struct http_request *req)
-{
-	const char	*origin;
-
-	if (!http_request_header(req, "origin", &origin))
-		return;
-	if (!config_origin_allowed(origin))
-		return;
-
-	http_response_header(req, "access-control-allow-origin", origin);
-	http_response_header(req, "access-control-allow-credentials", "true");
-	http_response_header(req, "vary", "Origin");
-}
-
-static int
-eio_preflight(struct http_request *req)
-{
-	const char	*origin, *hdrs;
-
-	if (!http_request_header(req, "origin", &origin) ||
-	    !config_origin_allowed(origin))
-		return (0);
-
-	http_response_header(req, "access-control-allow-methods",
-	    "GET,HEAD,PUT,PATCH,POST,DELETE");
-	if (http_request_header(req, "access-control-request-headers", &hdrs))
-		http_response_header(req, "access-control-allow-headers", hdrs);
-	http_response(req, 204, NULL, 0);
-
-	return (1);
-}
 
 /* Kore's handshake would answer 400 itself; decide before any state. */
 static int

@@ -21,6 +21,7 @@
 #include "app/config.h"
 #include "app/metrics.h"
 #include "http/api.h"
+#include "http/cors.h"
 #include "http/guard.h"
 #include "lib/multipart.h"
 #include "store/store.h"
@@ -42,7 +43,6 @@ static ssize_t	api_upload_reader(void *, void *, size_t, size_t);
 static int	api_task(struct kore_task *);
 static void	api_run(struct api_ctx *);
 static int	api_respond(struct http_request *, struct api_ctx *);
-static void	api_cors(struct http_request *);
 static int	api_preflight(struct http_request *);
 static int	api_immediate(struct http_request *, int, const char *);
 static void	api_state_free(struct http_request *);
@@ -623,7 +623,7 @@ api_respond(struct http_request *req, struct api_ctx *ctx)
 	size_t		len;
 	int		i;
 
-	api_cors(req);
+	(void)cors_headers(req);
 
 	for (i = 0; i < ctx->nheaders; i++) {
 		http_response_header(req, ctx->headers[i].name,
@@ -654,39 +654,13 @@ api_respond(struct http_request *req, struct api_ctx *ctx)
 	return (KORE_RESULT_OK);
 }
 
-static void
-api_cors(struct http_request *req)
-{
-	const char	*origin;
-
-	if (!http_request_header(req, "origin", &origin))
-		return;
-	if (!config_origin_allowed(origin))
-		return;
-
-	http_response_header(req, "access-control-allow-origin", origin);
-	http_response_header(req, "access-control-allow-credentials", "true");
-	http_response_header(req, "vary", "Origin");
-	http_response_header(req, "access-control-expose-headers",
-	    "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
-	    "Retry-After");
-}
-
+/* Disallowed origins get an answer without CORS headers: the browser
+ * then refuses it, which is the point. */
 static int
 api_preflight(struct http_request *req)
 {
-	const char	*hdrs;
-
-	api_cors(req);
-	http_response_header(req, "access-control-allow-methods",
-	    "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS");
-	if (http_request_header(req, "access-control-request-headers", &hdrs))
-		http_response_header(req, "access-control-allow-headers", hdrs);
-	else
-		http_response_header(req, "access-control-allow-headers",
-		    "Authorization, Content-Type");
-	http_response_header(req, "access-control-max-age", "600");
-	http_response(req, 204, NULL, 0);
+	if (!cors_preflight(req))
+		http_response(req, 204, NULL, 0);
 
 	return (KORE_RESULT_OK);
 }
@@ -703,7 +677,7 @@ api_immediate(struct http_request *req, int status, const char *msg)
 	json_init(&ctx.out);
 	api_error(&ctx, status, "%s", msg);
 
-	api_cors(req);
+	(void)cors_headers(req);
 	data = json_data(&ctx.out, &len);
 	http_response_header(req, "content-type",
 	    "application/json; charset=utf-8");

@@ -105,7 +105,8 @@ convs_find_many(const struct oidlist *ids, struct doclist *out)
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
 	convs_append_oids(&in, "$in", ids->v, ids->n);
 	bson_append_document_end(&filter, &in);
-	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter, NULL, out);
+	ret = store_find(STORE_CONVERSATIONS, "conversations.find",
+	    &filter, NULL, out);
 	bson_destroy(&filter);
 
 	return (ret);
@@ -145,7 +146,8 @@ convs_list(const struct convs_query *q, int64_t skip, int64_t limit,
 	BSON_APPEND_INT64(&opts, "skip", skip);
 	BSON_APPEND_INT64(&opts, "limit", limit);
 
-	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter, &opts, out);
+	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter,
+	    &opts, out);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 
@@ -194,7 +196,8 @@ convs_ids_of(const bson_oid_t *user, int with_archived, struct oidlist *out)
 	bson_append_document_end(&opts, &proj);
 
 	doclist_init(&docs);
-	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter, &opts, &docs);
+	ret = store_find(STORE_CONVERSATIONS, "conversations.find",
+	    &filter, &opts, &docs);
 	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
 		if (bson_iter_init_find(&it, docs.docs[i], "_id") &&
 		    BSON_ITER_HOLDS_OID(&it))
@@ -230,7 +233,8 @@ convs_partners_of(const bson_oid_t *user, struct oidlist *out)
 	bson_append_document_end(&opts, &proj);
 
 	doclist_init(&docs);
-	ret = store_find(STORE_CONVERSATIONS, "conversations.find", &filter, &opts, &docs);
+	ret = store_find(STORE_CONVERSATIONS, "conversations.find",
+	    &filter, &opts, &docs);
 	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
 		oidlist_init(&ids);
 		convs_doc_participants(docs.docs[i], &ids);
@@ -291,7 +295,8 @@ convs_apply_message(const bson_oid_t *id, int64_t seq, const bson_oid_t *mid,
 		bson_append_document_end(&update, &unset);
 	}
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.apply_message", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS,
+	    "conversations.apply_message", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -313,7 +318,8 @@ convs_set_read(const bson_oid_t *id, const bson_oid_t *user, int64_t seq,
 	BSON_APPEND_INT64(&set, key, unread);
 	bson_append_document_end(&update, &set);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_read", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_read",
+	    id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -339,7 +345,8 @@ convs_add_unread(const bson_oid_t *id, const struct oidlist *users,
 	}
 	bson_append_document_end(&update, &inc);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.add_unread", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.add_unread",
+	    id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -357,7 +364,8 @@ convs_set_last_message(const bson_oid_t *id, const char *content, int64_t at)
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
 	bson_append_document_end(&update, &set);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_last", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_last",
+	    id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -384,7 +392,8 @@ convs_set_mark(const bson_oid_t *id, const char *field,
 	}
 	bson_append_document_end(&update, &op);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_mark", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_mark",
+	    id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -439,7 +448,8 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 		bson_append_document_end(&update, &unset);
 	}
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.update_group", id, &update);
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.update_group",
+	    id, &update);
 	bson_destroy(&update);
 
 	return (ret);

@@ -193,7 +193,8 @@ msgs_find_many(const struct oidlist *ids, struct doclist *out)
 	if (ids->n > MSGS_POINT_MAX) {
 		bson_init(&filter);
 		msgs_append_in(&filter, "_id", ids);
-		ret = store_find(STORE_MESSAGES, "messages.find", &filter, NULL, out);
+		ret = store_find(STORE_MESSAGES, "messages.find",
+		    &filter, NULL, out);
 		bson_destroy(&filter);
 		return (ret);
 	}
@@ -318,7 +319,8 @@ msgs_unread_ids(const bson_oid_t *conv, const bson_oid_t *viewer,
 	BSON_APPEND_INT64(&opts, "limit", limit);
 
 	doclist_init(&docs);
-	ret = store_find(STORE_MESSAGES, "messages.find", &filter, &opts, &docs);
+	ret = store_find(STORE_MESSAGES, "messages.find",
+	    &filter, &opts, &docs);
 	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
 		if (bson_iter_init_find(&it, docs.docs[i], "_id") &&
 		    BSON_ITER_HOLDS_OID(&it))
@@ -365,8 +367,8 @@ msgs_mark_read(const struct oidlist *ids, const bson_oid_t *viewer,
 		bson_destroy(&filter);
 	} else {
 		for (i = 0; i < ids->n && ret == STORE_OK; i++) {
-			ret = store_update_id(STORE_MESSAGES, "messages.mark_read",
-			    &ids->v[i], &update);
+			ret = store_update_id(STORE_MESSAGES,
+			    "messages.mark_read", &ids->v[i], &update);
 			if (ret == STORE_NOTFOUND)
 				ret = STORE_OK;
 		}
@@ -416,7 +418,8 @@ msgs_delete_for_all(const bson_oid_t *id, int64_t at)
 	BSON_APPEND_UTF8(&unset, "metadata", "");
 	bson_append_document_end(&update, &unset);
 
-	ret = store_update_id(STORE_MESSAGES, "messages.delete_for_all", id, &update);
+	ret = store_update_id(STORE_MESSAGES, "messages.delete_for_all",
+	    id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -436,7 +439,8 @@ msgs_delete_for(const bson_oid_t *id, const bson_oid_t *viewer, int64_t at)
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
 	bson_append_document_end(&update, &set);
 
-	ret = store_update_id(STORE_MESSAGES, "messages.delete_for", id, &update);
+	ret = store_update_id(STORE_MESSAGES, "messages.delete_for",
+	    id, &update);
 	bson_destroy(&update);
 
 	return (ret);
