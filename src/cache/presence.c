@@ -17,14 +17,18 @@
 #include "cache/redis.h"
 
 static int	presence_script(const char *, const char *, const char *,
-		    int64_t);
+		    int64_t, int);
 
 /*
  * KEYS[1] presence:<uid>  KEYS[2] user:<uid>:online  KEYS[3] last_seen
  * ARGV[1] socket id  ARGV[2] now (ms)  ARGV[3] ttl (s)
- * Returns 1 when this socket is the user's first live one.
+ * Returns 1 when this socket is the user's first live one; 0 also for a
+ * socket already gone (see disconnect_lua).
  */
 static const char *connect_lua =
+    "if redis.call('EXISTS', 'presence:gone:' .. ARGV[1]) == 1 then "
+    "  return 0 "
+    "end "
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2]) "
     "local before = redis.call('ZCARD', KEYS[1]) "
     "redis.call('ZADD', KEYS[1], ARGV[2] + ARGV[3] * 1000, ARGV[1]) "
@@ -33,8 +37,15 @@ static const char *connect_lua =
     "redis.call('SET', KEYS[3], ARGV[2]) "
     "if before == 0 then return 1 end return 0";
 
-/* Returns 1 when this socket was the user's last live one. */
+/*
+ * Returns 1 when this socket was the user's last live one. Jobs run on
+ * any task thread, so a socket's disconnect can overtake its connect: the
+ * tombstone makes that late connect a no-op instead of a ghost entry.
+ */
 static const char *disconnect_lua =
+    "if ARGV[4] == '1' then "
+    "  redis.call('SET', 'presence:gone:' .. ARGV[1], 1, 'EX', ARGV[3] * 2) "
+    "end "
     "local had = redis.call('ZREM', KEYS[1], ARGV[1]) "
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2]) "
     "redis.call('SET', KEYS[3], ARGV[2]) "
@@ -45,6 +56,9 @@ static const char *disconnect_lua =
 
 /* Extends this socket's entry; re-adds it if it had expired. */
 static const char *refresh_lua =
+    "if redis.call('EXISTS', 'presence:gone:' .. ARGV[1]) == 1 then "
+    "  return 0 "
+    "end "
     "redis.call('ZADD', KEYS[1], ARGV[2] + ARGV[3] * 1000, ARGV[1]) "
     "redis.call('EXPIRE', KEYS[1], ARGV[3] * 2) "
     "redis.call('SET', KEYS[2], 'true', 'EX', ARGV[3]) "
@@ -53,19 +67,21 @@ static const char *refresh_lua =
 int
 presence_connect(const char *uid, const char *sid, int64_t now)
 {
-	return (presence_script(connect_lua, uid, sid, now));
+	return (presence_script(connect_lua, uid, sid, now, 0));
 }
 
+/* closed: the socket is gone for good (not just marked offline). */
 int
-presence_disconnect(const char *uid, const char *sid, int64_t now)
+presence_disconnect(const char *uid, const char *sid, int64_t now,
+    int closed)
 {
-	return (presence_script(disconnect_lua, uid, sid, now));
+	return (presence_script(disconnect_lua, uid, sid, now, closed));
 }
 
 int
 presence_refresh(const char *uid, const char *sid, int64_t now)
 {
-	return (presence_script(refresh_lua, uid, sid, now));
+	return (presence_script(refresh_lua, uid, sid, now, 0));
 }
 
 int
@@ -127,7 +143,7 @@ typing_stop(const char *conv, const char *uid)
 
 static int
 presence_script(const char *lua, const char *uid, const char *sid,
-    int64_t now)
+    int64_t now, int flag)
 {
 	redisReply	*r;
 	char		k1[96], k2[96], k3[96];
@@ -137,8 +153,8 @@ presence_script(const char *lua, const char *uid, const char *sid,
 	(void)snprintf(k2, sizeof(k2), "user:%s:online", uid);
 	(void)snprintf(k3, sizeof(k3), "user:%s:last_seen", uid);
 
-	r = cache_command("EVAL %s 3 %s %s %s %s %lld %d", lua, k1, k2, k3,
-	    sid, (long long)now, PRESENCE_TTL);
+	r = cache_command("EVAL %s 3 %s %s %s %s %lld %d %d", lua, k1, k2, k3,
+	    sid, (long long)now, PRESENCE_TTL, flag);
 	if (r == NULL)
 		return (-1);
 

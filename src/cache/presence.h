@@ -21,7 +21,7 @@
 
 /* 1: this socket made the user online / offline; 0: no change; -1: Redis down */
 int	presence_connect(const char *, const char *, int64_t);
-int	presence_disconnect(const char *, const char *, int64_t);
+int	presence_disconnect(const char *, const char *, int64_t, int);
 int	presence_refresh(const char *, const char *, int64_t);
 /* 1 online, 0 offline, -1 unknown; *last_seen in ms (0 if unknown) */
 int	presence_get(const char *, int64_t *);

@@ -238,7 +238,7 @@ chat_disconnect(struct sio_socket *s, const char *reason)
 
 	sio_set_data(s, NULL);
 	chat_typing_clear(c);
-	chat_presence_offline(c);
+	chat_presence_offline(c, 1);
 	chat_client_free(c);
 }
 

@@ -72,7 +72,7 @@ void	chat_ack_error(struct sio_socket *, const struct sio_event *,
 
 /* chat_presence.c */
 void	chat_presence_online(struct chat_client *);
-void	chat_presence_offline(struct chat_client *);
+void	chat_presence_offline(struct chat_client *, int);
 void	chat_presence_refresh(void);
 void	chat_typing_start(struct chat_client *, const char *);
 void	chat_typing_stop(struct chat_client *, const char *, int);

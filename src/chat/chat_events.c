@@ -269,7 +269,7 @@ event_user_online(struct sio_socket *s, const struct sio_event *ev)
 	if (online)
 		chat_presence_online(chat_client_of(s));
 	else
-		chat_presence_offline(chat_client_of(s));
+		chat_presence_offline(chat_client_of(s), 0);
 	chat_ack_ok(s, ev);
 }
 

@@ -31,7 +31,8 @@
 #include "store/store.h"
 
 #define PRESENCE_CONNECT	1
-#define PRESENCE_DISCONNECT	2
+#define PRESENCE_DISCONNECT	2	/* the socket closed */
+#define PRESENCE_AWAY		3	/* user_online {isOnline: false} */
 
 struct presence_job {
 	int		op;
@@ -80,13 +81,14 @@ chat_presence_online(struct chat_client *c)
 }
 
 void
-chat_presence_offline(struct chat_client *c)
+chat_presence_offline(struct chat_client *c, int closed)
 {
 	if (!c->online)
 		return;
 
 	c->online = 0;
-	presence_start(c, PRESENCE_DISCONNECT, local_sockets_of(c->id, c));
+	presence_start(c, closed ? PRESENCE_DISCONNECT : PRESENCE_AWAY,
+	    local_sockets_of(c->id, c));
 }
 
 /* Extends every local socket's presence entry (from chat_tick). */
@@ -290,7 +292,7 @@ presence_run(void *arg)
 		job->changed = presence_connect(job->uid, job->sid, job->now);
 	else
 		job->changed = presence_disconnect(job->uid, job->sid,
-		    job->now);
+		    job->now, job->op == PRESENCE_DISCONNECT);
 
 	/* Redis down: only this worker's sockets can be counted. */
 	if (job->changed == -1)

@@ -377,3 +377,20 @@ test('acks keep coming on one socket while another client searches and sends', {
   assert.equal(acks, 100);
   assert.ok(rounds > 0);
 });
+
+test('fix 14: sockets that close right after connecting leave no ghost presence in Redis', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const [a, b] = [await newUser(), await newUser()];
+  await direct(a, b);
+  const sb = await open(b.token);
+  const quick = await Promise.all(Array.from({ length: 10 }, () => connect(a.token)));
+  for (const s of quick) s.close();
+  await once(sb, 'user_online_status', 5000, (s) => s.userId === a.id && !s.isOnline);
+  await sleep(500);
+  const zcard = execFileSync('redis-cli', ['-p', process.env.REDIS_PORT, 'ZCARD', `presence:${a.id}`])
+    .toString().trim();
+  assert.equal(zcard, '0');
+  const online = execFileSync('redis-cli', ['-p', process.env.REDIS_PORT, 'EXISTS', `user:${a.id}:online`])
+    .toString().trim();
+  assert.equal(online, '0');
+});
