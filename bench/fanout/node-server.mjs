@@ -69,6 +69,17 @@ chat.on('connection', (socket) => {
 		socket.to(room).emit('user_typing', payload);
 		reply({ success: true });
 	};
+	// Rooms come from ROOMS_FILE at connect; this is for clients that
+	// ask anyway (the bench asks lnk-chat, see bench/fanout/run).
+	socket.on('join_conversation', (data, ack) => {
+		const cid = data?.conversationId;
+		const ok = (me?.conversations || []).includes(cid);
+		if (ok)
+			socket.join(`conversation:${cid}`);
+		if (typeof ack === 'function')
+			ack(ok ? { success: true } : { success: false,
+			    error: 'Conversation not found' });
+	});
 	socket.on('typing_start', typing(true));
 	socket.on('typing_stop', typing(false));
 });

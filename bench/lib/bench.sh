@@ -81,7 +81,7 @@ bench_start_lnk() {
 	cp "$conf" "$OUT/kore.conf"
 	(
 		export PORT="$LNK_PORT" REDIS_HOST=127.0.0.1 REDIS_PORT
-		export MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/lnk_bench${BENCH_MONGO_QUERY:-}"
+		export MONGODB_URI="$(mongo_uri)${BENCH_MONGO_QUERY:-}"
 		export JWT_SECRET PUBLIC_URL="http://127.0.0.1:$LNK_PORT"
 		export UPLOAD_PATH="$OUT/upload/chat/" LNK_ENV=production
 		export RATE_LIMIT_MESSAGES=1000000 RATE_LIMIT_LOGINS=1000000
@@ -98,11 +98,14 @@ bench_start_lnk() {
 	fi
 }
 
-# bench_pin: once seeding is done (it uses both cores), move Redis,
-# FerretDB and every Kore process with all their threads to the server CPU.
+# bench_pin: once seeding is done (it uses both cores), move Redis and
+# every Kore process with all their threads to the server CPU. FerretDB
+# stays free: it only works while sockets connect (lnk-chat looks the user
+# and their conversations up), which is slow on its SQLite backend, and
+# is idle in the measured windows (the runs report its CPU as "aux").
 bench_pin() {
 	local p
-	for p in $REDIS_PID $FERRETDB_PID $(pgrep -g "${KORE_PID:-0}" 2>/dev/null); do
+	for p in $REDIS_PID $(pgrep -g "${KORE_PID:-0}" 2>/dev/null); do
 		pin_server "$p"
 	done
 }
@@ -131,15 +134,19 @@ bench_start_mock() {
 	wait_port 127.0.0.1 "$MOCK_PORT" 10 || { say "mock server did not start"; exit 1; }
 }
 
-# bench_seed IDLE_USERS: users, conversations and tokens (seed.json,
+# bench_seed SEED_FLAGS...: users, conversations and tokens (seed.json,
 # rooms.json in $OUT). In lnk-chat's database when lnk is a target.
 bench_seed() {
 	local mode=fake
 	has_target lnk && mode=db
 	node "$BENCH/lib/seed.mjs" --mode "$mode" --out "$OUT" \
 	    --base-url "http://127.0.0.1:${LNK_PORT:-0}" \
-	    --mongo "mongodb://127.0.0.1:${MONGO_PORT:-0}/lnk_bench" \
-	    --secret "$JWT_SECRET" --idle "$1" || { say "seeding failed"; exit 1; }
+	    --mongo "$(mongo_uri)" --secret "$JWT_SECRET" "$@" ||
+	    { say "seeding failed"; exit 1; }
+}
+
+mongo_uri() {
+	printf 'mongodb://127.0.0.1:%s/lnk_bench\n' "${MONGO_PORT:-0}"
 }
 
 # url_of TARGET, pids_of TARGET (comma list for the load client).

@@ -14,10 +14,13 @@
 //
 // Flags: --mode db|fake --out DIR [--base-url URL --mongo URI --secret S]
 //        [--room-users 50 --room-sockets 2 --pairs 1000 --idle 10000]
+//        [--defer-pairs]: write 999 of the pair conversations to
+//        <out>/pairs.ejson instead of inserting them; --insert-pairs FILE
+//        --mongo URI inserts them later.
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MongoClient, ObjectId } from 'mongodb';
+import { BSON, MongoClient, ObjectId } from 'mongodb';
 
 const { values: opt } = parseArgs({ options: {
 	mode: { type: 'string', default: 'fake' },
@@ -29,7 +32,23 @@ const { values: opt } = parseArgs({ options: {
 	'room-sockets': { type: 'string', default: '2' },
 	pairs: { type: 'string', default: '1000' },
 	idle: { type: 'string', default: '10000' },
+	'defer-pairs': { type: 'boolean', default: false },
+	'insert-pairs': { type: 'string' },
 } });
+
+// --insert-pairs FILE: the second step of --defer-pairs.
+if (opt['insert-pairs']) {
+	const docs = BSON.EJSON.parse(readFileSync(opt['insert-pairs'], 'utf8'),
+	    { relaxed: false });
+	const client = new MongoClient(opt.mongo);
+	const t = Date.now();
+	const convs = client.db().collection('conversations');
+	for (let i = 0; i < docs.length; i += 500)
+		await convs.insertMany(docs.slice(i, i + 500));
+	await client.close();
+	console.error(`seed: ${docs.length} conversations inserted in ${Date.now() - t} ms`);
+	process.exit(0);
+}
 const roomUsers = Number(opt['room-users']);
 const roomSockets = Number(opt['room-sockets']);
 const npairs = Number(opt.pairs);
@@ -97,6 +116,7 @@ const idleUsers = users.slice(roomUsers + 2 * npairs);
 for (const u of users)
 	u.token = mint(u.id);
 
+mkdirSync(opt.out, { recursive: true });
 let mongo;
 let roomId;
 let pairIds;
@@ -149,8 +169,17 @@ if (opt.mode === 'db') {
 			    [a.id, pairUsers[2 * i].id],
 			    [b.id, pairUsers[2 * i + 1].id]])));
 		}
-		for (let i = 0; i < docs.length; i += 500)
-			await convs.insertMany(docs.slice(i, i + 500));
+		if (opt['defer-pairs']) {
+			// lnk-chat looks every connecting socket's conversations up,
+			// and FerretDB scans the whole collection for that; the
+			// bench connects the pair sockets first, then inserts these
+			// and has the sockets join_conversation.
+			writeFileSync(`${opt.out}/pairs.ejson`,
+			    BSON.EJSON.stringify(docs, { relaxed: false }));
+		} else {
+			for (let i = 0; i < docs.length; i += 500)
+				await convs.insertMany(docs.slice(i, i + 500));
+		}
 	}
 	console.error(`seed: ${npairs + 1} conversations created in ${Date.now() - t1} ms`);
 	await mongo.close();
@@ -177,7 +206,6 @@ pairIds.forEach((cid, i) => {
 	rooms[pairUsers[2 * i + 1].id].conversations.push(cid);
 });
 
-mkdirSync(opt.out, { recursive: true });
 writeFileSync(`${opt.out}/seed.json`, JSON.stringify(seed));
 writeFileSync(`${opt.out}/rooms.json`, JSON.stringify(rooms));
 console.error(`seed: ${users.length} users, 1 room of ${roomUsers}x${roomSockets} ` +

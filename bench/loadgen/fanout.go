@@ -11,12 +11,14 @@ package main
 // when nothing is queued it costs one epoll_wait per tick.
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -27,14 +29,17 @@ type fanoutOpts struct {
 	set      string
 	event    string
 	label    string
-	window   int
+	windows  []int
+	repeat   int
 	conc     int
 	rbuf     int
 	warmup   time.Duration
 	duration time.Duration
 	tick     time.Duration
 
-	serverPids, redisPids []int
+	waitStdin, join bool
+
+	serverPids, auxPids []int
 }
 
 type sample struct {
@@ -42,20 +47,23 @@ type sample struct {
 	deliv, acks int64
 	cpu         time.Duration
 	server      time.Duration
-	redis       time.Duration
+	aux         time.Duration
 	rounds      int64
 	reads       int64
 }
 
 type loop struct {
-	conns   []*conn
-	epfd    int
-	running bool
-	histOn  bool
-	rounds  int64
-	reads   int64
-	dead    int
-	lastErr string
+	conns    []*conn
+	epfd     int
+	running  bool
+	histOn   bool
+	joining  bool
+	joinOK   int
+	joinFail int
+	rounds   int64
+	reads    int64
+	dead     int
+	lastErr  string
 }
 
 func fanout(o fanoutOpts) {
@@ -92,13 +100,67 @@ func fanout(o fanoutOpts) {
 			fatal("epoll_ctl: %v", err)
 		}
 	}
+	if o.waitStdin {
+		// The script adds what must come after the connects (the
+		// conversations of -join) and then says go.
+		fmt.Printf("CONNECTED sockets=%d\n", len(conns))
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			fatal("no go on stdin: %v", err)
+		}
+	}
+	if o.join {
+		l.joinAll(o.tick)
+	}
 	// Let connect-time traffic (presence, joins) settle first.
 	l.runUntil(time.Now().Add(500*time.Millisecond), o.tick)
 
+	for _, w := range o.windows {
+		for r := 1; r <= o.repeat; r++ {
+			l.measure(o, w, r)
+		}
+	}
+	for _, c := range conns {
+		c.queueOp(opClose, []byte{0x03, 0xe8})
+		l.flush(c)
+		syscall.Close(c.fd)
+	}
+	if l.dead > 0 {
+		fmt.Fprintf(os.Stderr, "loadgen: %d sockets died; last: %s\n", l.dead, l.lastErr)
+		os.Exit(1)
+	}
+}
+
+// totals: counters summed over the sockets.
+type totals struct {
+	sent, acks, deliv, other int64
+}
+
+func (l *loop) totals() totals {
+	var t totals
+	for _, c := range l.conns {
+		t.sent += c.sent
+		t.acks += c.acks
+		t.deliv += c.deliv
+		t.other += c.other
+	}
+	return t
+}
+
+// measure: one run on the open sockets. Every socket puts window events
+// in flight, the warm-up passes, the measured window is timed, sending
+// stops and the deliveries are drained; then one RESULT line.
+func (l *loop) measure(o fanoutOpts, window, run int) {
+	t0 := l.totals()
+	for _, c := range l.conns {
+		c.hist = [nbuckets]uint64{}
+	}
 	l.running = true
 	now := time.Now().UnixNano()
-	for _, c := range conns {
-		for i := 0; i < o.window; i++ {
+	for _, c := range l.conns {
+		if c.dead {
+			continue
+		}
+		for i := 0; i < window; i++ {
 			c.queueEvent(now)
 		}
 		l.flush(c)
@@ -106,10 +168,10 @@ func fanout(o fanoutOpts) {
 	l.runUntil(time.Now().Add(o.warmup), o.tick)
 	l.histOn = true
 	a := l.snap()
-	a.server, a.redis = procCPU(o.serverPids), procCPU(o.redisPids)
+	a.server, a.aux = procCPU(o.serverPids), procCPU(o.auxPids)
 	l.runUntil(a.t.Add(o.duration), o.tick)
 	b := l.snap()
-	b.server, b.redis = procCPU(o.serverPids), procCPU(o.redisPids)
+	b.server, b.aux = procCPU(o.serverPids), procCPU(o.auxPids)
 	l.histOn = false
 	l.running = false
 
@@ -122,17 +184,12 @@ func fanout(o fanoutOpts) {
 			lastS, quiet = s, time.Now()
 		}
 	}
-	var sent, other int64
+	t1 := l.totals()
 	var hist [nbuckets]uint64
-	for _, c := range conns {
-		sent += c.sent
-		other += c.other
+	for _, c := range l.conns {
 		for i := range hist {
 			hist[i] += c.hist[i]
 		}
-		c.queueOp(opClose, []byte{0x03, 0xe8})
-		l.flush(c)
-		syscall.Close(c.fd)
 	}
 
 	secs := b.t.Sub(a.t).Seconds()
@@ -140,29 +197,28 @@ func fanout(o fanoutOpts) {
 	eps := float64(b.acks-a.acks) / secs
 	cpu := (b.cpu - a.cpu).Seconds()
 	scpu := (b.server - a.server).Seconds()
-	rcpu := (b.redis - a.redis).Seconds()
+	xcpu := (b.aux - a.aux).Seconds()
 	reads := b.reads - a.reads
 	perRead := 0.0
 	if reads > 0 {
 		perRead = float64(b.deliv-a.deliv+b.acks-a.acks) / float64(reads)
 	}
 	// Each event reaches the other members of its room.
-	expected := lastS.acks * int64(len(o.groups[0].Tokens)-1)
+	acked := t1.acks - t0.acks
+	delivered := t1.deliv - t0.deliv
+	expected := acked * int64(len(o.groups[0].Tokens)-1)
 	p50, p99 := pct(hist[:], 0.50)/1e3, pct(hist[:], 0.99)/1e3
-	fmt.Printf("%-6s %-6s sockets=%d window=%d  deliveries/s=%.0f  events/s=%.0f  "+
-		"ack p50=%.1fms p99=%.1fms  cpu: client %.0f%% server %.0f%% redis %.0f%%\n",
-		o.label, o.set, len(conns), o.window, dps, eps, p50, p99,
-		100*cpu/secs, 100*scpu/secs, 100*rcpu/secs)
-	fmt.Printf("RESULT label=%s set=%s sockets=%d window=%d deliveries_per_s=%.0f "+
+	fmt.Printf("%-6s %-6s run %d window=%-3d deliveries/s=%.0f  events/s=%.0f  "+
+		"ack p50=%.1fms p99=%.1fms  cpu: client %.0f%% server %.0f%% aux %.0f%%  lost %d\n",
+		o.label, o.set, run, window, dps, eps, p50, p99,
+		100*cpu/secs, 100*scpu/secs, 100*xcpu/secs, expected-delivered)
+	fmt.Printf("RESULT label=%s set=%s run=%d sockets=%d window=%d deliveries_per_s=%.0f "+
 		"events_per_s=%.0f ack_p50_ms=%.3f ack_p99_ms=%.3f client_cpu_s=%.3f "+
-		"wall_s=%.3f client_cpu_pct=%.1f server_cpu_pct=%.1f redis_cpu_pct=%.1f "+
+		"wall_s=%.3f client_cpu_pct=%.1f server_cpu_pct=%.1f aux_cpu_pct=%.1f "+
 		"frames_per_read=%.1f sent=%d acked=%d delivered=%d expected=%d other=%d dead=%d\n",
-		o.label, o.set, len(conns), o.window, dps, eps, p50, p99, cpu, secs,
-		100*cpu/secs, 100*scpu/secs, 100*rcpu/secs, perRead, sent, lastS.acks, lastS.deliv, expected, other,
-		l.dead)
-	if l.dead > 0 {
-		fmt.Fprintf(os.Stderr, "loadgen: %d sockets died; last: %s\n", l.dead, l.lastErr)
-	}
+		o.label, o.set, run, len(l.conns), window, dps, eps, p50, p99, cpu, secs,
+		100*cpu/secs, 100*scpu/secs, 100*xcpu/secs, perRead, t1.sent-t0.sent,
+		acked, delivered, expected, t1.other-t0.other, l.dead)
 }
 
 // runUntil runs rounds until the deadline.
@@ -254,8 +310,18 @@ func (l *loop) frame(c *conn, op byte, p []byte, now int64) {
 // ack: record the round trip, send the next event.
 func (l *loop) ack(c *conn, m []byte, now int64) {
 	var id uint64
-	for i := 0; i < len(m) && m[i] >= '0' && m[i] <= '9'; i++ {
+	i := 0
+	for ; i < len(m) && m[i] >= '0' && m[i] <= '9'; i++ {
 		id = id*10 + uint64(m[i]-'0')
+	}
+	if l.joining {
+		if bytes.HasPrefix(m[i:], []byte(`[{"success":true`)) {
+			l.joinOK++
+		} else {
+			l.joinFail++
+			l.lastErr = fmt.Sprintf("join_conversation: %s", m[i:])
+		}
+		return
 	}
 	c.acks++
 	if l.histOn {
@@ -268,6 +334,29 @@ func (l *loop) ack(c *conn, m []byte, now int64) {
 	}
 	if l.running {
 		c.queueEvent(now)
+	}
+}
+
+// joinAll: every socket sends join_conversation for its conversation
+// and the acks are awaited (lnk-chat checks membership in the database).
+func (l *loop) joinAll(tick time.Duration) {
+	l.joining = true
+	for _, c := range l.conns {
+		c.ackID++
+		p := strconv.AppendUint([]byte("42/chat,"), c.ackID, 10)
+		p = append(p, `["join_conversation",{"conversationId":"`+c.conv+`"}]`...)
+		c.queue(p)
+		l.flush(c)
+	}
+	t0 := time.Now()
+	for l.joinOK+l.joinFail < len(l.conns)-l.dead && time.Since(t0) < 5*time.Minute {
+		l.runUntil(time.Now().Add(100*time.Millisecond), tick)
+	}
+	l.joining = false
+	fmt.Fprintf(os.Stderr, "loadgen: join_conversation: %d ok, %d failed in %.1fs\n",
+		l.joinOK, l.joinFail, time.Since(t0).Seconds())
+	if l.joinOK != len(l.conns) {
+		fatal("not every socket joined its conversation; last: %s", l.lastErr)
 	}
 }
 

@@ -55,7 +55,8 @@ func main() {
 	base := fs.String("url", "http://127.0.0.1:3001", "server base URL")
 	seedPath := fs.String("seed", "", "seed JSON written by bench/lib/seed.mjs")
 	set := fs.String("set", "room", "fanout: room (one room of N) or pairs (rooms of 2)")
-	window := fs.Int("window", 8, "fanout: events in flight per socket")
+	windows := fs.String("window", "8", "fanout: events in flight per socket (a comma list runs each)")
+	repeat := fs.Int("repeat", 1, "fanout: measured runs per window on the same sockets")
 	warmup := fs.Duration("warmup", 2*time.Second, "fanout: run before measuring")
 	duration := fs.Duration("duration", 10*time.Second, "fanout: measured window")
 	event := fs.String("event", "typing_start", "fanout: client event to send")
@@ -67,7 +68,9 @@ func main() {
 	serverPids := fs.String("server-pids", "", "fanout: pids whose CPU time to report (server)")
 	port := fs.Int("port", 0, "mock-server: port on 127.0.0.1")
 	rooms := fs.String("rooms", "", "mock-server: rooms.json written by bench/lib/seed.mjs")
-	redisPid := fs.String("redis-pid", "", "fanout: pid whose CPU time to report (Redis)")
+	join := fs.Bool("join", false, "fanout: send join_conversation on every socket before the runs")
+	waitStdin := fs.Bool("wait-stdin", false, "fanout: after connecting print CONNECTED and wait for a line on stdin")
+	auxPids := fs.String("aux-pids", "", "fanout: pids whose CPU time to report (Redis, database)")
 	fs.Parse(os.Args[2:])
 
 	if mode == "mock-server" {
@@ -93,9 +96,11 @@ func main() {
 	switch mode {
 	case "fanout":
 		o := fanoutOpts{host: u.Host, set: *set, event: *event,
-			label: *label, window: *window, conc: *conc, rbuf: *rbuf,
+			label: *label, windows: parseInts(*windows), repeat: *repeat,
+			conc: *conc, rbuf: *rbuf,
 			warmup: *warmup, duration: *duration, tick: *tick,
-			serverPids: parsePids(*serverPids), redisPids: parsePids(*redisPid)}
+			serverPids: parseInts(*serverPids), auxPids: parseInts(*auxPids),
+			join: *join, waitStdin: *waitStdin}
 		switch *set {
 		case "room":
 			o.groups = []group{seed.Room}

@@ -14,7 +14,7 @@ import (
 // clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ).
 const userHZ = 100
 
-func parsePids(s string) []int {
+func parseInts(s string) []int {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		if p, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
