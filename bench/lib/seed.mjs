@@ -14,6 +14,7 @@
 //
 // Flags: --mode db|fake --out DIR [--base-url URL --mongo URI --secret S]
 //        [--room-users 50 --room-sockets 2 --pairs 1000 --idle 10000]
+//        [--idle-sockets N]: N idle tokens spread over the --idle users
 //        [--defer-pairs]: write 999 of the pair conversations to
 //        <out>/pairs.ejson instead of inserting them; --insert-pairs FILE
 //        --mongo URI inserts them later.
@@ -32,6 +33,7 @@ const { values: opt } = parseArgs({ options: {
 	'room-sockets': { type: 'string', default: '2' },
 	pairs: { type: 'string', default: '1000' },
 	idle: { type: 'string', default: '10000' },
+	'idle-sockets': { type: 'string' },
 	'defer-pairs': { type: 'boolean', default: false },
 	'insert-pairs': { type: 'string' },
 } });
@@ -53,6 +55,7 @@ const roomUsers = Number(opt['room-users']);
 const roomSockets = Number(opt['room-sockets']);
 const npairs = Number(opt.pairs);
 const nidle = Number(opt.idle);
+const nidleSockets = Number(opt['idle-sockets'] ?? opt.idle);
 const secret = opt.secret || 'bench-secret';
 if (!opt.out)
 	throw new Error('--out is required');
@@ -194,7 +197,9 @@ const seed = {
 	    tokens: roomMembers.flatMap((u) => Array(roomSockets).fill(u.token)) },
 	pairs: pairIds.map((cid, i) => ({ conversationId: cid,
 	    tokens: [pairUsers[2 * i].token, pairUsers[2 * i + 1].token] })),
-	idle: idleUsers.map((u) => u.token),
+	// --idle-sockets over --idle users, round-robin.
+	idle: Array.from({ length: nidle > 0 ? nidleSockets : 0 },
+	    (_, i) => idleUsers[i % nidle].token),
 };
 const rooms = {};
 for (const u of users)
@@ -209,4 +214,5 @@ pairIds.forEach((cid, i) => {
 writeFileSync(`${opt.out}/seed.json`, JSON.stringify(seed));
 writeFileSync(`${opt.out}/rooms.json`, JSON.stringify(rooms));
 console.error(`seed: ${users.length} users, 1 room of ${roomUsers}x${roomSockets} ` +
-    `sockets, ${npairs} pairs, ${nidle} idle (${opt.mode})`);
+    `sockets, ${npairs} pairs, ${nidle} idle users (${nidle > 0 ? nidleSockets : 0} ` +
+    `idle sockets) (${opt.mode})`);
