@@ -8,6 +8,8 @@
  */
 
 #include <sys/types.h>
+
+#include <stdarg.h>
 #include <sys/epoll.h>
 
 #include <string.h>
@@ -108,6 +110,23 @@ cache_async_publish(const void *data, size_t len)
 		return (-1);
 
 	return (0);
+}
+
+int
+cache_async_command(const char *fmt, ...)
+{
+	struct aconn	*a = &conns[ROLE_PUB];
+	va_list		ap;
+	int		r;
+
+	if (!a->connected || a->ac == NULL)
+		return (-1);
+
+	va_start(ap, fmt);
+	r = redisvAsyncCommand(a->ac, NULL, NULL, fmt, ap);
+	va_end(ap);
+
+	return (r == REDIS_OK ? 0 : -1);
 }
 
 static void

@@ -21,5 +21,11 @@ void	cache_async_teardown(void);
 /* 0 when handed to Redis, -1 when Redis is not connected. */
 int	cache_async_publish(const void *, size_t);
 int	cache_async_connected(void);
+/*
+ * A command whose reply nobody waits for (typing marks), sent on the
+ * publishing connection without leaving the loop; -1 when disconnected.
+ */
+int	cache_async_command(const char *, ...)
+	    __attribute__((format (printf, 1, 2)));
 
 #endif

@@ -44,7 +44,7 @@ static void	chat_connect(struct sio_socket *, const char *, size_t);
 static void	chat_disconnect(struct sio_socket *, const char *);
 static int	chat_token(struct sio_socket *, const char *, size_t, char *,
 		    size_t);
-static void	chat_reject(struct sio_socket *, const char *);
+static void	chat_reject(struct sio_socket *, const char *, const char *);
 static void	chat_connect_run(void *);
 static void	chat_connect_done(void *);
 static void	chat_expired(void *, u_int64_t);
@@ -111,7 +111,7 @@ chat_connect(struct sio_socket *s, const char *auth, size_t len)
 	int				ret;
 
 	if (chat_token(s, auth, len, token, sizeof(token)) == -1) {
-		chat_reject(s, "missing token");
+		chat_reject(s, "Unauthorized", "missing token");
 		return;
 	}
 
@@ -119,7 +119,8 @@ chat_connect(struct sio_socket *s, const char *auth, size_t len)
 	ret = token_verify(cfg.jwt_secret, token, TOKEN_ACCESS,
 	    app_now_ms() / 1000, &claims);
 	if (ret != TOKEN_OK) {
-		chat_reject(s, ret == TOKEN_EXPIRED ? "token expired" :
+		chat_reject(s, "Unauthorized", ret == TOKEN_EXPIRED ?
+		    "token expired" :
 		    ret == TOKEN_WRONG_TYPE ? "not an access token" :
 		    "invalid token");
 		return;
@@ -128,13 +129,17 @@ chat_connect(struct sio_socket *s, const char *auth, size_t len)
 	if ((job = calloc(1, sizeof(*job))) == NULL ||
 	    (job->token = strdup(token)) == NULL) {
 		free(job);
-		chat_reject(s, "out of memory");
+		chat_reject(s, "Service unavailable", "out of memory");
 		return;
 	}
 
 	job->sock = sio_socket_id(s);
 	oidlist_init(&job->rooms);
-	(void)job_start(chat_connect_run, chat_connect_done, job);
+	if (job_start(chat_connect_run, chat_connect_done, job) == -1) {
+		chat_reject(s, "Service unavailable", "server busy");
+		free(job->token);
+		free(job);
+	}
 }
 
 /* Task thread: the user must exist and be active; then their rooms. */
@@ -166,12 +171,11 @@ chat_connect_done(void *arg)
 		goto out;
 
 	if (job->status == GUARD_UNAVAILABLE) {
-		sio_reject(s, "Service unavailable",
-		    "{\"reason\":\"database unavailable\"}", 36);
+		chat_reject(s, "Service unavailable", "database unavailable");
 		goto out;
 	}
 	if (job->status != GUARD_OK) {
-		chat_reject(s, "user not found or inactive");
+		chat_reject(s, "Unauthorized", "user not found or inactive");
 		goto out;
 	}
 
@@ -296,9 +300,9 @@ chat_token(struct sio_socket *s, const char *auth, size_t len, char *out,
 	return (-1);
 }
 
-/* connect_error "Unauthorized" with a reason the client can show. */
+/* connect_error (usually "Unauthorized") with a reason a client can show. */
 static void
-chat_reject(struct sio_socket *s, const char *reason)
+chat_reject(struct sio_socket *s, const char *message, const char *reason)
 {
 	struct json	j;
 	const u_int8_t	*data;
@@ -310,6 +314,6 @@ chat_reject(struct sio_socket *s, const char *reason)
 	json_obj_close(&j);
 	data = json_data(&j, &len);
 
-	sio_reject(s, "Unauthorized", (const char *)data, len);
+	sio_reject(s, message, (const char *)data, len);
 	json_free(&j);
 }

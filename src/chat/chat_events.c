@@ -67,6 +67,9 @@ static struct chat_op	*op_new(int, struct sio_socket *,
 static void	op_run(void *);
 static void	op_done(void *);
 static void	op_send(struct chat_op *);
+static void	op_start(struct sio_socket *, const struct sio_event *,
+		    struct chat_op *);
+static void	op_free(struct chat_op *);
 
 static const struct {
 	const char	*name;
@@ -150,7 +153,7 @@ event_join(struct sio_socket *s, const struct sio_event *ev)
 	}
 
 	yajl_tree_free(root);
-	(void)job_start(op_run, op_done, op);
+	op_start(s, ev, op);
 }
 
 static void
@@ -198,7 +201,7 @@ event_send(struct sio_socket *s, const struct sio_event *ev)
 	}
 	yajl_tree_free(root);
 
-	(void)job_start(op_run, op_done, op);
+	op_start(s, ev, op);
 }
 
 static void
@@ -221,7 +224,7 @@ event_read(struct sio_socket *s, const struct sio_event *ev)
 	}
 	yajl_tree_free(root);
 
-	(void)job_start(op_run, op_done, op);
+	op_start(s, ev, op);
 }
 
 static void
@@ -484,6 +487,21 @@ op_done(void *arg)
 	json_free(&j);
 
 out:
+	op_free(op);
+}
+
+static void
+op_start(struct sio_socket *s, const struct sio_event *ev, struct chat_op *op)
+{
+	if (job_start(op_run, op_done, op) == -1) {
+		chat_ack_error(s, ev, "Server busy, try again shortly");
+		op_free(op);
+	}
+}
+
+static void
+op_free(struct chat_op *op)
+{
 	evq_clear(&op->ev);
 	json_free(&op->out);
 	free(op->args);

@@ -22,6 +22,7 @@
 #include "app/app.h"
 #include "app/job.h"
 #include "app/metrics.h"
+#include "cache/async.h"
 #include "cache/presence.h"
 #include "chat/chat.h"
 #include "lib/json.h"
@@ -52,19 +53,12 @@ struct refresh_job {
 	int64_t		now;
 };
 
-struct typing_job {
-	int		on;
-	char		conv[25];
-	char		uid[25];
-};
 
 static void	presence_start(struct chat_client *, int, int);
 static void	presence_run(void *);
 static void	presence_done(void *);
 static void	refresh_run(void *);
 static void	refresh_done(void *);
-static void	typing_run(void *);
-static void	typing_done(void *);
 static void	typing_expired(void *, u_int64_t);
 static void	typing_mark(const char *, const char *, int);
 static void	typing_announce(struct chat_client *, const char *, int);
@@ -125,7 +119,8 @@ chat_presence_refresh(void)
 	}
 	job->now = app_now_ms();
 
-	(void)job_start(refresh_run, refresh_done, job);
+	if (job_start(refresh_run, refresh_done, job) == -1)
+		refresh_done(job);
 }
 
 void
@@ -232,36 +227,20 @@ typing_announce(struct chat_client *c, const char *conv, int on)
 	json_free(&j);
 }
 
-/* typing:<conv>:<user> in Redis (10 s TTL), as the original kept it. */
+/*
+ * typing:<conv>:<user> in Redis (10 s TTL), as the original kept it.
+ * Fire and forget on the loop's own Redis connection: a typing event is
+ * too small and too frequent to be worth a task thread.
+ */
 static void
 typing_mark(const char *conv, const char *uid, int on)
 {
-	struct typing_job	*job;
-
-	if ((job = calloc(1, sizeof(*job))) == NULL)
-		return;
-
-	job->on = on;
-	(void)snprintf(job->conv, sizeof(job->conv), "%s", conv);
-	(void)snprintf(job->uid, sizeof(job->uid), "%s", uid);
-	(void)job_start(typing_run, typing_done, job);
-}
-
-static void
-typing_run(void *arg)
-{
-	struct typing_job	*job = arg;
-
-	if (job->on)
-		(void)typing_start(job->conv, job->uid);
-	else
-		(void)typing_stop(job->conv, job->uid);
-}
-
-static void
-typing_done(void *arg)
-{
-	free(arg);
+	if (on) {
+		(void)cache_async_command("SETEX typing:%s:%s %d true", conv,
+		    uid, TYPING_TTL);
+	} else {
+		(void)cache_async_command("DEL typing:%s:%s", conv, uid);
+	}
 }
 
 static void
@@ -280,7 +259,11 @@ presence_start(struct chat_client *c, int op, int local_others)
 	job->local_others = local_others;
 	oidlist_init(&job->partners);
 
-	(void)job_start(presence_run, presence_done, job);
+	/* Saturated: the entry still ages out after PRESENCE_TTL. */
+	if (job_start(presence_run, presence_done, job) == -1) {
+		job->changed = 0;
+		presence_done(job);
+	}
 }
 
 static void

@@ -19,6 +19,7 @@
 
 #include "app/app.h"
 #include "app/config.h"
+#include "app/job.h"
 #include "app/metrics.h"
 #include "http/api.h"
 #include "http/cors.h"
@@ -29,6 +30,7 @@
 struct api_state {
 	struct kore_task	task;
 	int			task_started;
+	int			slot;		/* holds a job slot */
 	struct api_ctx		ctx;
 };
 
@@ -119,6 +121,14 @@ api_dispatch(struct http_request *req)
 		api_run(&st->ctx);
 		return (api_respond(req, &st->ctx));
 	}
+
+	/* Saturated: shed load rather than run out of descriptors. */
+	if (!job_slot_take()) {
+		api_header(&st->ctx, "Retry-After", "1");
+		api_error(&st->ctx, 503, "Server busy, try again shortly");
+		return (api_respond(req, &st->ctx));
+	}
+	st->slot = 1;
 
 	kore_task_create(&st->task, api_task);
 	kore_task_bind_request(&st->task, req);
@@ -704,6 +714,11 @@ api_state_free(struct http_request *req)
 	 */
 	if (st->task_started && !kore_task_finished(&st->task))
 		return;
+
+	if (st->slot) {
+		st->slot = 0;
+		job_slot_give();
+	}
 
 	json_free(&st->ctx.out);
 	evq_clear(&st->ctx.events);

@@ -394,3 +394,20 @@ test('fix 14: sockets that close right after connecting leave no ghost presence 
     .toString().trim();
   assert.equal(online, '0');
 });
+
+test('a flood of socket events is queued, answered, and does not exhaust the worker', { timeout: 120000 }, async () => {
+  const [a, b] = [await newUser(), await newUser()];
+  const conv = await direct(a, b);
+  const sa = await open(a.token, { transports: ['websocket'] });
+  const ghost = new ObjectId().toHexString();
+  const N = 9000;
+  // Each mark_read is a job on a task thread; without a bound on tasks in
+  // flight 9000 at once need 18000 descriptors (more than the worker has).
+  const acks = await Promise.all(Array.from({ length: N }, () =>
+    sa.timeout(100000).emitWithAck('mark_read', { messageId: ghost, conversationId: conv })));
+  assert.equal(acks.length, N);
+  assert.ok(acks.every((r) => r.success === false && typeof r.error === 'string'));
+  // The same socket and the REST side still work.
+  assert.deepEqual(await emitAck(sa, 'join_conversation', { conversationId: conv }), { success: true });
+  assert.equal((await api('GET', '/api/health')).status, 200);
+});
