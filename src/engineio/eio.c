@@ -84,6 +84,13 @@
 #define WS_BACKLOG_MAX		(16 * 1024 * 1024)
 #define WS_BACKLOG_FRAMES	16384
 
+/*
+ * Frames up to this size are queued and written once per loop pass
+ * (ws_send); larger ones go out at once through Kore. It must stay
+ * within the 16-bit payload length ws_send encodes.
+ */
+#define WS_COALESCE_MAX		65535
+
 #define SESS_BUCKETS		16384
 #define RELAY_BUCKETS		4096
 #define UPGRADE_TIMEOUT_MS	10000
@@ -153,8 +160,11 @@ struct eio_relay {
 struct eio_wsconn {
 	int			kind;
 	int			dropped;	/* shut down for not reading */
+	int			dirty;		/* on dirty_q */
+	struct connection	*c;
 	struct eio_session	*sess;
 	struct eio_relay	*relay;
+	TAILQ_ENTRY(eio_wsconn)	dlist;
 };
 
 /* Per-request state (req->hdlr_extra). */
@@ -224,6 +234,9 @@ static void	ep_ws_send(struct eio_ep *, int, const void *, size_t);
 static void	ep_ws_text(struct eio_ep *, int, const void *, size_t);
 static void	ep_ws_close(struct eio_ep *);
 static int	ws_backlogged(struct connection *);
+static void	ws_send(struct connection *, u_int8_t, const void *, size_t);
+static void	ws_clean(struct eio_wsconn *);
+static void	ws_flush_fire(void *, u_int64_t);
 
 static void	upgrade_timeouts(struct eio_squeue *, u_int64_t);
 static void	wake(struct http_request *);
@@ -252,6 +265,8 @@ static struct kore_timer	*timer;
 static u_int64_t		timer_due;
 static u_int32_t		relay_seq;
 static int			kick_pending;
+static TAILQ_HEAD(, eio_wsconn)	dirty_q;
+static int			flush_pending;
 
 static const char *ctypes[] = {
 	NULL,
@@ -283,11 +298,13 @@ eio_init(void)
 	TAILQ_INIT(&pong_q);
 	TAILQ_INIT(&closing_q);
 	TAILQ_INIT(&reap_q);
+	TAILQ_INIT(&dirty_q);
 
 	timer = NULL;
 	timer_due = 0;
 	relay_seq = 0;
 	kick_pending = 0;
+	flush_pending = 0;
 
 	kore_msg_register(RT_MSG_EIO_RELAY, msg_relay);
 	kore_msg_register(RT_MSG_EIO_REPLY, msg_reply);
@@ -577,6 +594,12 @@ rt_ws_disconnect(struct connection *c)
 	if (wc == NULL)
 		return;
 
+	/*
+	 * Kore frees c and wc once this returns; the CLOSE frame it sends
+	 * next flushes what is still queued.
+	 */
+	ws_clean(wc);
+
 	if (wc->kind == WS_PROXY) {
 		if (wc->relay != NULL) {
 			relay_send(wc->relay->owner, wc->relay->id,
@@ -738,6 +761,7 @@ eio_finish(struct http_request *req, struct eio_req *st)
 static void
 eio_ws_accept(struct http_request *req, struct eio_wsconn *wc)
 {
+	wc->c = req->owner;
 	req->owner->hdlr_extra = wc;
 	kore_websocket_handshake(req, "rt_ws_connect", "rt_ws_message",
 	    "rt_ws_disconnect");
@@ -1456,14 +1480,17 @@ ep_ws_send(struct eio_ep *ep, int op, const void *data, size_t len)
 			(void)shutdown(ep->c->fd, SHUT_RDWR);
 			return;
 		}
-		kore_websocket_send(ep->c, op, data, len);
+		ws_send(ep->c, op, data, len);
 	}
 	else if (ep->kind == EP_REMOTE)
 		relay_send(ep->worker, ep->relay, OP_WS_SEND, 0, op, NULL,
 		    data, len);
 }
 
-/* Normally the queue is empty: Kore writes at once. */
+/*
+ * Normally the queue holds only this pass's frames (ws_send), packed
+ * into netbufs of up to 8 KiB, so the byte limit is the one that bites.
+ */
 static int
 ws_backlogged(struct connection *c)
 {
@@ -1483,6 +1510,79 @@ ws_backlogged(struct connection *c)
 	}
 
 	return (0);
+}
+
+/*
+ * kore_websocket_send() writes every frame with its own write(2): a
+ * room broadcast of N events to M sockets cost N x M syscalls. Instead
+ * the frame is appended to the connection's send queue (net_send_queue
+ * packs it into the last netbuf) and the connection is flushed once,
+ * by a 0 ms timer, after everything this loop pass produced.
+ * Server frames are not masked: FIN|opcode, length, payload.
+ */
+static void
+ws_send(struct connection *c, u_int8_t op, const void *data, size_t len)
+{
+	struct eio_wsconn	*wc = c->hdlr_extra;
+	u_int8_t		hdr[4];
+	size_t			hlen;
+
+	if (wc == NULL || c->state != CONN_STATE_ESTABLISHED ||
+	    len > WS_COALESCE_MAX) {
+		kore_websocket_send(c, op, data, len);
+		return;
+	}
+
+	hdr[0] = 0x80 | op;
+	if (len < 126) {
+		hdr[1] = len;
+		hlen = 2;
+	} else {
+		hdr[1] = 126;
+		hdr[2] = (len >> 8) & 0xff;
+		hdr[3] = len & 0xff;
+		hlen = 4;
+	}
+	net_send_queue(c, hdr, hlen);
+	if (len > 0)
+		net_send_queue(c, data, len);
+
+	if (!wc->dirty) {
+		wc->dirty = 1;
+		TAILQ_INSERT_TAIL(&dirty_q, wc, dlist);
+	}
+	if (!flush_pending) {
+		flush_pending = 1;
+		(void)kore_timer_add(ws_flush_fire, 0, NULL,
+		    KORE_TIMER_ONESHOT);
+	}
+}
+
+static void
+ws_clean(struct eio_wsconn *wc)
+{
+	if (wc->dirty) {
+		TAILQ_REMOVE(&dirty_q, wc, dlist);
+		wc->dirty = 0;
+	}
+}
+
+/*
+ * A failed write is handled as Kore's own loop does: disconnect. That
+ * can run session code that queues frames for other connections; they
+ * join dirty_q and are flushed by this same loop.
+ */
+static void
+ws_flush_fire(void *arg, u_int64_t now)
+{
+	struct eio_wsconn	*wc;
+
+	flush_pending = 0;
+	while ((wc = TAILQ_FIRST(&dirty_q)) != NULL) {
+		ws_clean(wc);
+		if (!net_send_flush(wc->c))
+			kore_connection_disconnect(wc->c);
+	}
 }
 
 static void
@@ -1806,7 +1906,7 @@ msg_reply(struct kore_msg *msg, const void *data)
 		break;
 	case OP_WS_SEND:
 		if (r->c != NULL)
-			kore_websocket_send(r->c, hdr.flag, body, len);
+			ws_send(r->c, hdr.flag, body, len);
 		break;
 	case OP_WS_KILL:
 		if (r->c != NULL) {
