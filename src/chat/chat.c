@@ -76,6 +76,8 @@ chat_teardown(void)
 void
 chat_tick(u_int64_t now)
 {
+	chat_typing_expire(now);
+
 	/* Entries live PRESENCE_TTL (60 s): refresh well before that. */
 	if (now - last_refresh < 20000)
 		return;

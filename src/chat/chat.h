@@ -32,9 +32,10 @@ struct json;
 /* One conversation this socket is typing in. */
 struct chat_typing {
 	char			conv[25];
-	struct kore_timer	*timer;
+	u_int64_t		deadline;	/* ms, kore_time_ms() */
 	struct chat_client	*client;
-	TAILQ_ENTRY(chat_typing) list;
+	TAILQ_ENTRY(chat_typing) list;		/* the client's marks */
+	TAILQ_ENTRY(chat_typing) olist;		/* all, oldest first */
 };
 
 /* Per-socket state, kept small: thousands of these live per worker. */
@@ -77,5 +78,6 @@ void	chat_presence_refresh(void);
 void	chat_typing_start(struct chat_client *, const char *);
 void	chat_typing_stop(struct chat_client *, const char *, int);
 void	chat_typing_clear(struct chat_client *);
+void	chat_typing_expire(u_int64_t);
 
 #endif

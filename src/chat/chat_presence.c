@@ -59,7 +59,6 @@ static void	presence_run(void *);
 static void	presence_done(void *);
 static void	refresh_run(void *);
 static void	refresh_done(void *);
-static void	typing_expired(void *, u_int64_t);
 static void	typing_mark(const char *, const char *, int);
 static void	typing_announce(struct chat_client *, const char *, int);
 static int	local_sockets_of(const char *, const struct chat_client *);
@@ -123,6 +122,14 @@ chat_presence_refresh(void)
 		refresh_done(job);
 }
 
+/*
+ * Every mark lives CHAT_TYPING_MS after its last typing_start, so a queue
+ * kept in deadline order is just "renewed marks go to the tail", and the
+ * tick only ever looks at the head: O(1) per event, where a Kore timer
+ * per mark costs a walk of every timer of the worker.
+ */
+static TAILQ_HEAD(, chat_typing)	typing_q = TAILQ_HEAD_INITIALIZER(typing_q);
+
 void
 chat_typing_start(struct chat_client *c, const char *conv)
 {
@@ -139,11 +146,11 @@ chat_typing_start(struct chat_client *c, const char *conv)
 		t->client = c;
 		TAILQ_INSERT_TAIL(&c->typing, t, list);
 	} else {
-		kore_timer_remove(t->timer);
+		TAILQ_REMOVE(&typing_q, t, olist);
 	}
 
-	t->timer = kore_timer_add(typing_expired, CHAT_TYPING_MS, t,
-	    KORE_TIMER_ONESHOT);
+	t->deadline = kore_time_ms() + CHAT_TYPING_MS;
+	TAILQ_INSERT_TAIL(&typing_q, t, olist);
 
 	typing_mark(conv, c->id, 1);
 	typing_announce(c, conv, 1);
@@ -162,8 +169,7 @@ chat_typing_stop(struct chat_client *c, const char *conv, int announce)
 
 	if (t != NULL) {
 		TAILQ_REMOVE(&c->typing, t, list);
-		if (t->timer != NULL)
-			kore_timer_remove(t->timer);
+		TAILQ_REMOVE(&typing_q, t, olist);
 		kore_free(t);
 	}
 
@@ -184,16 +190,17 @@ chat_typing_clear(struct chat_client *c)
 	}
 }
 
-static void
-typing_expired(void *arg, u_int64_t now)
+/* From the chat tick: the room hears isTyping:false for stale marks. */
+void
+chat_typing_expire(u_int64_t now)
 {
-	struct chat_typing	*t = arg;
+	struct chat_typing	*t;
 	char			conv[25];
 
-	/* Kore frees ONESHOT timers after the callback. */
-	t->timer = NULL;
-	memcpy(conv, t->conv, sizeof(conv));
-	chat_typing_stop(t->client, conv, 1);
+	while ((t = TAILQ_FIRST(&typing_q)) != NULL && t->deadline <= now) {
+		memcpy(conv, t->conv, sizeof(conv));
+		chat_typing_stop(t->client, conv, 1);
+	}
 }
 
 static void
