@@ -47,7 +47,6 @@ struct chat_client {
 	char			*name;
 	char			*avatar;
 	int64_t			exp;		/* token expiry, epoch s */
-	struct kore_timer	*expiry;
 	int			online;		/* counted in presence */
 	TAILQ_HEAD(, chat_typing) typing;
 	TAILQ_ENTRY(chat_client) list;
