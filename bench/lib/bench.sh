@@ -184,6 +184,34 @@ rss_kib() {
 	printf '%s\n' "$sum"
 }
 
+# cpu_ticks PID...: user+system clock ticks of the processes, summed.
+cpu_ticks() {
+	local p sum=0 v
+	for p in "$@"; do
+		v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	printf '%s\n' "$sum"
+}
+
+# settle: wait (2 minutes at most) until every server-side process is
+# idle (under 5% of a core over a second), so that the work one target
+# leaves behind (lnk-chat's disconnect handling of 2,000 sockets keeps
+# FerretDB busy for a while) does not run into the next measurement.
+settle() {
+	local pids i a b
+	pids="$REDIS_PID $FERRETDB_PID $NODE_PID $MOCK_PID $(pgrep -g "${KORE_PID:-0}" 2>/dev/null | tr '\n' ' ')"
+	for ((i = 0; i < 120; i++)); do
+		# shellcheck disable=SC2086
+		a=$(cpu_ticks $pids)
+		sleep 1
+		# shellcheck disable=SC2086
+		b=$(cpu_ticks $pids)
+		[ $((b - a)) -le 5 ] && return 0
+	done
+	say "the server side did not go idle within 2 minutes"
+}
+
 # tcp_mem_pages: kernel TCP buffer memory, /proc/net/sockstat "TCP: ... mem".
 tcp_mem_pages() {
 	awk '/^TCP:/ { for (i = 1; i < NF; i++) if ($i == "mem") print $(i + 1) }' \
