@@ -55,19 +55,23 @@ static void	ev_cleanup(void *);
 static void	on_connect(const redisAsyncContext *, int);
 static void	on_disconnect(const redisAsyncContext *, int);
 static void	on_message(redisAsyncContext *, void *, void *);
+static void	on_numsub(redisAsyncContext *, void *, void *);
 
 static struct aconn		conns[2];
 static char			channel[128];
 static cache_async_msg_cb	msg_cb;
+static cache_async_ready_cb	ready_cb;
 static int			stopping;
 
 void
-cache_async_init(const char *chan, cache_async_msg_cb cb)
+cache_async_init(const char *chan, cache_async_msg_cb cb,
+    cache_async_ready_cb ready)
 {
 	int		i;
 
 	(void)kore_strlcpy(channel, chan, sizeof(channel));
 	msg_cb = cb;
+	ready_cb = ready;
 	stopping = 0;
 
 	for (i = 0; i < 2; i++) {
@@ -107,6 +111,21 @@ cache_async_publish(const void *data, size_t len)
 
 	if (redisAsyncCommand(a->ac, NULL, NULL, "PUBLISH %s %b", channel,
 	    data, len) != REDIS_OK)
+		return (-1);
+
+	return (0);
+}
+
+int
+cache_async_subscribers(cache_async_count_cb cb)
+{
+	struct aconn	*a = &conns[ROLE_PUB];
+
+	if (!a->connected || a->ac == NULL)
+		return (-1);
+
+	if (redisAsyncCommand(a->ac, on_numsub, (void *)cb,
+	    "PUBSUB NUMSUB %s", channel) != REDIS_OK)
 		return (-1);
 
 	return (0);
@@ -322,6 +341,8 @@ on_connect(const redisAsyncContext *ac, int status)
 
 	a->connected = 1;
 	a->backoff = BACKOFF_MIN_MS;
+	if (a->role == ROLE_PUB && ready_cb != NULL)
+		ready_cb();
 	if (a->warned) {
 		kore_log(LOG_NOTICE, "bus: redis connection back");
 		a->warned = 0;
@@ -362,4 +383,23 @@ on_message(redisAsyncContext *ac, void *r, void *priv)
 
 	msg_cb((const u_int8_t *)reply->element[2]->str,
 	    reply->element[2]->len);
+}
+
+/* Reply: ["<channel>", <count>]. */
+static void
+on_numsub(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply		*reply = r;
+	cache_async_count_cb	cb;
+
+	/* Function and object pointers: POSIX guarantees the round trip. */
+	cb = (cache_async_count_cb)priv;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[1]->type != REDIS_REPLY_INTEGER) {
+		cb(-1);
+		return;
+	}
+
+	cb(reply->element[1]->integer);
 }

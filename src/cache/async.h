@@ -15,12 +15,19 @@
 
 /* Called for every message on the subscribed channel. */
 typedef void	(*cache_async_msg_cb)(const u_int8_t *, size_t);
+/* Called when the publishing connection is (re)established. */
+typedef void	(*cache_async_ready_cb)(void);
+/* PUBSUB NUMSUB answer: subscribers of the channel, or -1. */
+typedef void	(*cache_async_count_cb)(long long);
 
-void	cache_async_init(const char *, cache_async_msg_cb);
+void	cache_async_init(const char *, cache_async_msg_cb,
+	    cache_async_ready_cb);
 void	cache_async_teardown(void);
 /* 0 when handed to Redis, -1 when Redis is not connected. */
 int	cache_async_publish(const void *, size_t);
 int	cache_async_connected(void);
+/* Asks how many connections (all nodes' workers) subscribe the channel. */
+int	cache_async_subscribers(cache_async_count_cb);
 /*
  * A command whose reply nobody waits for (typing marks), sent on the
  * publishing connection without leaving the loop; -1 when disconnected.

@@ -36,8 +36,20 @@ static void	bus_msg(struct kore_msg *, const void *);
 static void	bus_redis(const u_int8_t *, size_t);
 static int	bus_get(const u_int8_t **, size_t *, size_t, char *, size_t);
 
+static void	bus_redis_ready(void);
+static void	bus_redis_count(long long);
+
 static int	redis_on;
 static int	redis_warned;
+/*
+ * Whether another node listens on the bus. A single node needs no Redis
+ * round trip per event (nor its own publishes back on every worker), so
+ * it publishes only while the channel has subscribers beyond its own
+ * workers. A node that (re)connects says hello at once, and anything
+ * heard from another node switches publishing back on immediately;
+ * the subscriber count, asked every second, switches it off.
+ */
+static int	others = 1;
 
 void
 bus_init(void)
@@ -52,7 +64,8 @@ bus_init(void)
 	    (v != NULL && *v != '\0');
 	redis_warned = 0;
 	if (redis_on)
-		cache_async_init(BUS_REDIS_CHANNEL, bus_redis);
+		cache_async_init(BUS_REDIS_CHANNEL, bus_redis,
+		    bus_redis_ready);
 }
 
 void
@@ -240,7 +253,7 @@ bus_send(struct eio_buf *b)
 	if (worker_count - KORE_WORKER_BASE > 1)
 		kore_msg_send(KORE_MSG_WORKER_ALL, RT_MSG_BUS, b->data, b->len);
 
-	if (!redis_on)
+	if (!redis_on || !others)
 		return;
 
 	node = app_node_id();
@@ -289,6 +302,41 @@ bus_redis(const u_int8_t *data, size_t len)
 	if (strlen(node) == nlen && !memcmp(data + 5, node, nlen))
 		return;
 
+	others = 1;
+
 	if (bus_deliver(data + 5 + nlen, len - 5 - nlen) == -1)
 		app_log("bus: malformed batch from redis");
+}
+
+void
+bus_tick(u_int64_t now)
+{
+	if (redis_on)
+		(void)cache_async_subscribers(bus_redis_count);
+}
+
+/* An empty batch under our node id: "I am here, publish to me". */
+static void
+bus_redis_ready(void)
+{
+	struct eio_buf	r;
+	const char	*node;
+	size_t		nlen;
+
+	node = app_node_id();
+	nlen = strlen(node);
+	eio_buf_init(&r);
+	eio_buf_adds(&r, BUS_MAGIC);
+	eio_buf_addc(&r, nlen);
+	eio_buf_add(&r, node, nlen);
+	(void)cache_async_publish(r.data, r.len);
+	eio_buf_free(&r);
+}
+
+static void
+bus_redis_count(long long n)
+{
+	/* Each of this node's workers holds one subscription. */
+	if (n >= 0)
+		others = n > (long long)(worker_count - KORE_WORKER_BASE);
 }

@@ -25,6 +25,7 @@
 
 void	bus_init(void);
 void	bus_teardown(void);
+void	bus_tick(u_int64_t);
 
 void	bus_emit(const char *, const char *, const char *, size_t,
 	    const char *);

@@ -70,6 +70,7 @@ rt_tick(u_int64_t now)
 {
 	eio_tick(now);
 	sio_tick(now);
+	bus_tick(now);
 	if (cfg.mode == CONFIG_MODE_SERVER)
 		chat_tick(now);
 }

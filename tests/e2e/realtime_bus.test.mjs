@@ -159,3 +159,38 @@ test('without Redis the node still delivers to its own workers, then relinks', a
   await untilLinked(a1, b1);
   for (const s of [a1, a2, b1]) s.close();
 });
+
+test('a single node skips Redis; a node that joins later is heard at once', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const numsub = () => Number(execFileSync('redis-cli', ['-p', String(redisPort), 'PUBSUB', 'NUMSUB',
+    'lnk-chat:bus']).toString().trim().split('\n')[1]);
+  // Node C alone on its own channel population: stop A and B first.
+  for (const p of procs.splice(0)) {
+    try { process.kill(-p.pid, 'SIGTERM'); } catch { /* gone */ }
+  }
+  for (let i = 0; i < 100 && numsub() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(numsub(), 0);
+
+  const start = async (node) => {
+    const port = await freePort();
+    procs.push(spawn(path.join(ROOT, 'scripts/conformance'), [], {
+      env: { ...process.env, WORKERS: '2', PORT: String(port), NODE_ID: node,
+        REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort) },
+      detached: true, stdio: 'ignore',
+    }));
+    await waitPort(port);
+    return `http://127.0.0.1:${port}`;
+  };
+  const c = await start('busnodec');
+  const c1 = await member(c);
+  // Let C's once-a-second subscriber count say it is alone.
+  await new Promise((r) => setTimeout(r, 2500));
+  const d = await start('busnoded');
+  for (let i = 0; i < 100 && numsub() < 4; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(numsub(), 4);
+  const d1 = await member(d);
+  const got = collect(d1, 1);
+  c1.emit('room', { hello: 'd' });
+  assert.deepEqual(await got, [{ hello: 'd' }]);
+  for (const s of [c1, d1]) s.close();
+});
