@@ -33,6 +33,7 @@ struct json;
 struct chat_typing {
 	char			conv[25];
 	u_int64_t		deadline;	/* ms, kore_time_ms() */
+	u_int64_t		marked;		/* last SETEX sent */
 	struct chat_client	*client;
 	TAILQ_ENTRY(chat_typing) list;		/* the client's marks */
 	TAILQ_ENTRY(chat_typing) olist;		/* all, oldest first */

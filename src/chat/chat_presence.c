@@ -134,6 +134,7 @@ void
 chat_typing_start(struct chat_client *c, const char *conv)
 {
 	struct chat_typing	*t;
+	u_int64_t		now;
 
 	TAILQ_FOREACH(t, &c->typing, list) {
 		if (!strcmp(t->conv, conv))
@@ -149,10 +150,15 @@ chat_typing_start(struct chat_client *c, const char *conv)
 		TAILQ_REMOVE(&typing_q, t, olist);
 	}
 
-	t->deadline = kore_time_ms() + CHAT_TYPING_MS;
+	now = kore_time_ms();
+	t->deadline = now + CHAT_TYPING_MS;
 	TAILQ_INSERT_TAIL(&typing_q, t, olist);
 
-	typing_mark(conv, c->id, 1);
+	/* The key lives 10 s: renewing it more often than every 3 s is noise. */
+	if (t->marked == 0 || now - t->marked >= 3000) {
+		t->marked = now;
+		typing_mark(conv, c->id, 1);
+	}
 	typing_announce(c, conv, 1);
 }
 
