@@ -52,6 +52,8 @@ static yajl_val	event_payload(struct sio_socket *, const struct sio_event *,
 static int	event_oid(yajl_val, const char *, bson_oid_t *, char *);
 static void	event_join(struct sio_socket *, const struct sio_event *);
 static void	event_leave(struct sio_socket *, const struct sio_event *);
+static void	event_op(struct sio_socket *, const struct sio_event *, int,
+		    const char *);
 static void	event_send(struct sio_socket *, const struct sio_event *);
 static void	event_read(struct sio_socket *, const struct sio_event *);
 static void	event_typing_start(struct sio_socket *,
@@ -134,8 +136,32 @@ chat_ack_error(struct sio_socket *s, const struct sio_event *ev,
 	json_free(&j);
 }
 
+/*
+ * The events that need the database: join_conversation {conversationId},
+ * send_message {conversationId, message} (only the outer id counts) and
+ * mark_read {messageId, conversationId}, each run as a job.
+ */
 static void
 event_join(struct sio_socket *s, const struct sio_event *ev)
+{
+	event_op(s, ev, OP_JOIN, NULL);
+}
+
+static void
+event_send(struct sio_socket *s, const struct sio_event *ev)
+{
+	event_op(s, ev, OP_SEND, NULL);
+}
+
+static void
+event_read(struct sio_socket *s, const struct sio_event *ev)
+{
+	event_op(s, ev, OP_READ, "messageId");
+}
+
+static void
+event_op(struct sio_socket *s, const struct sio_event *ev, int kind,
+    const char *msgkey)
 {
 	struct chat_op	*op;
 	yajl_val	root, p;
@@ -144,10 +170,16 @@ event_join(struct sio_socket *s, const struct sio_event *ev)
 	if ((p = event_payload(s, ev, &root)) == NULL)
 		return;
 
-	if ((op = op_new(OP_JOIN, s, ev)) == NULL ||
+	if ((op = op_new(kind, s, ev)) == NULL) {
+		chat_ack_error(s, ev, "Out of memory");
+		yajl_tree_free(root);
+		return;
+	}
+
+	if ((msgkey != NULL && event_oid(p, msgkey, &op->msg, err) == -1) ||
 	    event_oid(p, "conversationId", &op->conv, err) == -1) {
-		chat_ack_error(s, ev, op == NULL ? "Out of memory" : err);
-		free(op);
+		chat_ack_error(s, ev, err);
+		op_free(op);
 		yajl_tree_free(root);
 		return;
 	}
@@ -179,52 +211,6 @@ event_leave(struct sio_socket *s, const struct sio_event *ev)
 		chat_typing_stop(chat_client_of(s), hex, 1);
 	sio_leave(s, room);
 	chat_ack_ok(s, ev);
-}
-
-static void
-event_send(struct sio_socket *s, const struct sio_event *ev)
-{
-	struct chat_op	*op;
-	yajl_val	root, p;
-	char		err[128];
-
-	if ((p = event_payload(s, ev, &root)) == NULL)
-		return;
-
-	/* The outer conversationId is the only one that counts. */
-	if ((op = op_new(OP_SEND, s, ev)) == NULL ||
-	    event_oid(p, "conversationId", &op->conv, err) == -1) {
-		chat_ack_error(s, ev, op == NULL ? "Out of memory" : err);
-		free(op);
-		yajl_tree_free(root);
-		return;
-	}
-	yajl_tree_free(root);
-
-	op_start(s, ev, op);
-}
-
-static void
-event_read(struct sio_socket *s, const struct sio_event *ev)
-{
-	struct chat_op	*op;
-	yajl_val	root, p;
-	char		err[128];
-
-	if ((p = event_payload(s, ev, &root)) == NULL)
-		return;
-
-	if ((op = op_new(OP_READ, s, ev)) == NULL ||
-	    event_oid(p, "messageId", &op->msg, err) == -1 ||
-	    event_oid(p, "conversationId", &op->conv, err) == -1) {
-		chat_ack_error(s, ev, op == NULL ? "Out of memory" : err);
-		free(op);
-		yajl_tree_free(root);
-		return;
-	}
-	yajl_tree_free(root);
-
-	op_start(s, ev, op);
 }
 
 static void

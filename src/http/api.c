@@ -314,6 +314,17 @@ api_store_error(struct api_ctx *ctx, int err)
 }
 
 void
+api_domain_reply(struct api_ctx *ctx, int status, const char *err)
+{
+	if (status == 204)
+		api_no_content(ctx);
+	else if (status >= 400)
+		api_error(ctx, status, "%s", err);
+	else
+		api_reply(ctx, status);
+}
+
+void
 api_header(struct api_ctx *ctx, const char *name, const char *fmt, ...)
 {
 	struct api_header	*h;

@@ -152,6 +152,8 @@ void		api_error(struct api_ctx *, int, const char *, ...)
 void		api_error_list(struct api_ctx *, int, const char * const *,
 		    size_t);
 void		api_store_error(struct api_ctx *, int);
+/* A domain function's status (domain.h) and message as the response. */
+void		api_domain_reply(struct api_ctx *, int, const char *);
 void		api_header(struct api_ctx *, const char *, const char *, ...)
 		    __attribute__((format (printf, 3, 4)));
 const char	*api_reason(int);

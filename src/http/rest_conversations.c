@@ -28,7 +28,6 @@ static void	rc_archive(struct api_ctx *);
 static void	rc_unarchive(struct api_ctx *);
 static void	rc_delete(struct api_ctx *);
 static void	rc_unread(struct api_ctx *);
-static void	rc_done(struct api_ctx *, int, const char *);
 static bson_oid_t *rc_oid_array(struct valid *, yajl_val, const char *, int,
 		    size_t *);
 static char	*rc_avatar(struct valid *, yajl_val, const char *);
@@ -95,7 +94,7 @@ rc_list(struct api_ctx *ctx)
 	if (!valid_reply(&v, ctx)) {
 		status = conv_list(&ctx->user, &in, api_out(ctx), err,
 		    sizeof(err));
-		rc_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(search);
@@ -138,7 +137,7 @@ rc_create(struct api_ctx *ctx)
 		in.group_avatar = avatar;
 		status = conv_create(&ctx->user, &in, api_out(ctx),
 		    &ctx->events, err, sizeof(err));
-		rc_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(parts);
@@ -157,7 +156,7 @@ rc_get(struct api_ctx *ctx)
 		return;
 
 	status = conv_get(&ctx->user, &id, api_out(ctx), err, sizeof(err));
-	rc_done(ctx, status, err);
+	api_domain_reply(ctx, status, err);
 }
 
 static void
@@ -202,7 +201,7 @@ rc_update(struct api_ctx *ctx)
 		in.nremove = nrem;
 		status = conv_update(&ctx->user, &id, &in, api_out(ctx),
 		    &ctx->events, err, sizeof(err));
-		rc_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(clean_name);
@@ -220,8 +219,8 @@ rc_archive(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &id) == -1)
 		return;
 
-	rc_done(ctx, conv_archive(&ctx->user, &id, 1, &ctx->events, err,
-	    sizeof(err)), err);
+	api_domain_reply(ctx, conv_archive(&ctx->user, &id, 1, &ctx->events,
+	    err, sizeof(err)), err);
 }
 
 static void
@@ -233,8 +232,8 @@ rc_unarchive(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &id) == -1)
 		return;
 
-	rc_done(ctx, conv_archive(&ctx->user, &id, 0, &ctx->events, err,
-	    sizeof(err)), err);
+	api_domain_reply(ctx, conv_archive(&ctx->user, &id, 0, &ctx->events,
+	    err, sizeof(err)), err);
 }
 
 static void
@@ -246,7 +245,7 @@ rc_delete(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &id) == -1)
 		return;
 
-	rc_done(ctx, conv_delete(&ctx->user, &id, &ctx->events, err,
+	api_domain_reply(ctx, conv_delete(&ctx->user, &id, &ctx->events, err,
 	    sizeof(err)), err);
 }
 
@@ -259,20 +258,8 @@ rc_unread(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &id) == -1)
 		return;
 
-	rc_done(ctx, conv_unread(&ctx->user, &id, api_out(ctx), err,
+	api_domain_reply(ctx, conv_unread(&ctx->user, &id, api_out(ctx), err,
 	    sizeof(err)), err);
-}
-
-/* The domain's status becomes the response: a body, none, or an error. */
-static void
-rc_done(struct api_ctx *ctx, int status, const char *err)
-{
-	if (status == 204)
-		api_no_content(ctx);
-	else if (status >= 400)
-		api_error(ctx, status, "%s", err);
-	else
-		api_reply(ctx, status);
 }
 
 /* A malloc'd array of the ObjectIds at key (NULL when absent/invalid). */

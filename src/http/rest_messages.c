@@ -41,7 +41,6 @@ static void	rm_react(struct api_ctx *);
 static void	rm_unreact(struct api_ctx *);
 static void	rm_reads(struct api_ctx *);
 static int	rm_limit(struct api_ctx *);
-static void	rm_done(struct api_ctx *, int, const char *);
 static void	rm_client_id(struct valid *, yajl_val, struct msg_input *);
 static char	*rm_optional_text(struct valid *, yajl_val, const char *,
 		    size_t);
@@ -140,7 +139,7 @@ rm_list(struct api_ctx *ctx)
 	if (!valid_reply(&v, ctx)) {
 		status = msg_list(&ctx->user, &cid, &in, api_out(ctx), err,
 		    sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(search);
@@ -169,7 +168,7 @@ rm_send(struct api_ctx *ctx)
 		in.ratelimited = 1;
 		status = msg_send(&ctx->user, &cid, &in, api_out(ctx),
 		    &ctx->events, err, sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	msg_input_free(&in);
@@ -203,7 +202,7 @@ rm_offer(struct api_ctx *ctx)
 		in.ratelimited = 1;
 		status = msg_send_offer(&ctx->user, &cid, pkg, message, &in,
 		    api_out(ctx), &ctx->events, err, sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(message);
@@ -252,7 +251,7 @@ rm_booking(struct api_ctx *ctx)
 		in.ratelimited = 1;
 		status = msg_send_booking(&ctx->user, &cid, &b, &in,
 		    api_out(ctx), &ctx->events, err, sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(message);
@@ -296,7 +295,7 @@ rm_location(struct api_ctx *ctx)
 		in.ratelimited = 1;
 		status = msg_send_location(&ctx->user, &cid, &l, &in,
 		    api_out(ctx), &ctx->events, err, sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(message);
@@ -346,7 +345,7 @@ rm_bulk_read(struct api_ctx *ctx)
 	if (!valid_reply(&v, ctx)) {
 		status = msg_read_bulk(&ctx->user, &cid, ids, n, &ctx->events,
 		    err, sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(ids);
@@ -382,7 +381,7 @@ rm_search(struct api_ctx *ctx)
 	if (!valid_reply(&v, ctx)) {
 		status = msg_search(&ctx->user, text, limit, api_out(ctx), err,
 		    sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(text);
@@ -397,7 +396,7 @@ rm_get(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &mid) == -1)
 		return;
 
-	rm_done(ctx, msg_get(&ctx->user, &mid, api_out(ctx), err,
+	api_domain_reply(ctx, msg_get(&ctx->user, &mid, api_out(ctx), err,
 	    sizeof(err)), err);
 }
 
@@ -423,7 +422,7 @@ rm_edit(struct api_ctx *ctx)
 	if (!valid_reply(&v, ctx)) {
 		status = msg_edit(&ctx->user, &mid, content, api_out(ctx),
 		    &ctx->events, err, sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(content);
@@ -438,7 +437,7 @@ rm_delete(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &mid) == -1)
 		return;
 
-	rm_done(ctx, msg_delete(&ctx->user, &mid, &ctx->events, err,
+	api_domain_reply(ctx, msg_delete(&ctx->user, &mid, &ctx->events, err,
 	    sizeof(err)), err);
 }
 
@@ -451,7 +450,7 @@ rm_hide(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &mid) == -1)
 		return;
 
-	rm_done(ctx, msg_hide(&ctx->user, &mid, &ctx->events, err,
+	api_domain_reply(ctx, msg_hide(&ctx->user, &mid, &ctx->events, err,
 	    sizeof(err)), err);
 }
 
@@ -464,8 +463,8 @@ rm_read(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &mid) == -1)
 		return;
 
-	rm_done(ctx, msg_read(&ctx->user, &mid, NULL, &ctx->events, err,
-	    sizeof(err)), err);
+	api_domain_reply(ctx, msg_read(&ctx->user, &mid, NULL, &ctx->events,
+	    err, sizeof(err)), err);
 }
 
 static void
@@ -489,7 +488,7 @@ rm_react(struct api_ctx *ctx)
 	if (!valid_reply(&v, ctx)) {
 		status = msg_react(&ctx->user, &mid, emoji, api_out(ctx),
 		    &ctx->events, err, sizeof(err));
-		rm_done(ctx, status, err);
+		api_domain_reply(ctx, status, err);
 	}
 
 	free(emoji);
@@ -504,7 +503,7 @@ rm_unreact(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &mid) == -1)
 		return;
 
-	rm_done(ctx, msg_unreact(&ctx->user, &mid, api_out(ctx),
+	api_domain_reply(ctx, msg_unreact(&ctx->user, &mid, api_out(ctx),
 	    &ctx->events, err, sizeof(err)), err);
 }
 
@@ -517,7 +516,7 @@ rm_reads(struct api_ctx *ctx)
 	if (api_param_oid(ctx, 0, &mid) == -1)
 		return;
 
-	rm_done(ctx, msg_reads(&ctx->user, &mid, api_out(ctx), err,
+	api_domain_reply(ctx, msg_reads(&ctx->user, &mid, api_out(ctx), err,
 	    sizeof(err)), err);
 }
 
@@ -546,17 +545,6 @@ rm_limit(struct api_ctx *ctx)
 	}
 
 	return (0);
-}
-
-static void
-rm_done(struct api_ctx *ctx, int status, const char *err)
-{
-	if (status == 204)
-		api_no_content(ctx);
-	else if (status >= 400)
-		api_error(ctx, status, "%s", err);
-	else
-		api_reply(ctx, status);
 }
 
 static void
