@@ -81,6 +81,10 @@ static void	msg_caller(const struct api_user *, struct user_public *);
 static int	msg_metadata_urls(struct valid *, yajl_val, const char *, int);
 static int	msg_package_meta(const bson_oid_t *, const char *, bson_t *,
 		    const char **, char *, size_t);
+static int	msg_deliver_typed(const struct api_user *,
+		    const bson_oid_t *, struct msg_input *, const char *,
+		    const char *, bson_t *, struct json *, struct evq *, char *,
+		    size_t);
 static void	msg_set_content(struct msg_input *, const char *);
 
 static const char *msg_types[] = {
@@ -255,13 +259,8 @@ msg_send_offer(const struct api_user *u, const bson_oid_t *cid,
 	}
 
 	(void)snprintf(text, sizeof(text), "Service proposé: %s", title);
-	msg_set_content(in, message != NULL ? message : text);
-	(void)snprintf(in->type, sizeof(in->type), "service_offer");
-	if (in->metadata != NULL)
-		bson_destroy(in->metadata);
-	in->metadata = meta;
-
-	return (msg_deliver(u, cid, in, out, ev, err, errlen));
+	return (msg_deliver_typed(u, cid, in, "service_offer",
+	    message != NULL ? message : text, meta, out, ev, err, errlen));
 }
 
 /*
@@ -331,13 +330,9 @@ msg_send_booking(const struct api_user *u, const bson_oid_t *cid,
 	BSON_APPEND_OID(meta, "providerId", &provider);
 
 	(void)snprintf(text, sizeof(text), "Demande de réservation: %s", title);
-	msg_set_content(in, b->message != NULL ? b->message : text);
-	(void)snprintf(in->type, sizeof(in->type), "booking_request");
-	if (in->metadata != NULL)
-		bson_destroy(in->metadata);
-	in->metadata = meta;
-
-	return (msg_deliver(u, cid, in, out, ev, err, errlen));
+	return (msg_deliver_typed(u, cid, in, "booking_request",
+	    b->message != NULL ? b->message : text, meta, out, ev, err,
+	    errlen));
 }
 
 int
@@ -353,14 +348,9 @@ msg_send_location(const struct api_user *u, const bson_oid_t *cid,
 	if (l->address != NULL)
 		BSON_APPEND_UTF8(meta, "address", l->address);
 
-	msg_set_content(in, l->message != NULL ? l->message :
-	    "Localisation partagée");
-	(void)snprintf(in->type, sizeof(in->type), "location");
-	if (in->metadata != NULL)
-		bson_destroy(in->metadata);
-	in->metadata = meta;
-
-	return (msg_deliver(u, cid, in, out, ev, err, errlen));
+	return (msg_deliver_typed(u, cid, in, "location",
+	    l->message != NULL ? l->message : "Localisation partagée", meta,
+	    out, ev, err, errlen));
 }
 
 int
@@ -1668,4 +1658,22 @@ msg_set_content(struct msg_input *in, const char *text)
 		abort();
 	free(in->content);
 	in->content = copy;
+}
+
+/*
+ * The typed sends (offer, booking, location): their text and metadata
+ * replace whatever the input had, then the ordinary send path runs.
+ */
+static int
+msg_deliver_typed(const struct api_user *u, const bson_oid_t *cid,
+    struct msg_input *in, const char *type, const char *content, bson_t *meta,
+    struct json *out, struct evq *ev, char *err, size_t errlen)
+{
+	msg_set_content(in, content);
+	(void)snprintf(in->type, sizeof(in->type), "%s", type);
+	if (in->metadata != NULL)
+		bson_destroy(in->metadata);
+	in->metadata = meta;
+
+	return (msg_deliver(u, cid, in, out, ev, err, errlen));
 }
