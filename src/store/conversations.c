@@ -14,8 +14,6 @@
 #include "store/store.h"
 
 static void	convs_filter(bson_t *, const struct convs_query *);
-static void	convs_append_oids(bson_t *, const char *, const bson_oid_t *,
-		    size_t);
 static void	convs_map_key(char *, size_t, const char *,
 		    const bson_oid_t *);
 static void	convs_direct_key(char *, size_t, const bson_oid_t *,
@@ -41,7 +39,7 @@ convs_insert(const struct convs_new *c, bson_t *out)
 	bson_init(&empty);
 	bson_init(&doc);
 	BSON_APPEND_OID(&doc, "_id", &c->id);
-	convs_append_oids(&doc, "participants", c->participants,
+	store_append_oids(&doc, "participants", c->participants,
 	    c->nparticipants);
 	BSON_APPEND_UTF8(&doc, "type", c->group ? "group" : "direct");
 	if (c->group_name != NULL)
@@ -103,7 +101,7 @@ convs_find_many(const struct oidlist *ids, struct doclist *out)
 
 	bson_init(&filter);
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
-	convs_append_oids(&in, "$in", ids->v, ids->n);
+	store_append_oids(&in, "$in", ids->v, ids->n);
 	bson_append_document_end(&filter, &in);
 	ret = store_find(STORE_CONVERSATIONS, "conversations.find",
 	    &filter, NULL, out);
@@ -416,7 +414,7 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 	if (g->admin != NULL)
 		BSON_APPEND_OID(&set, "groupAdmin", g->admin);
 	if (g->participants != NULL)
-		convs_append_oids(&set, "participants", g->participants->v,
+		store_append_oids(&set, "participants", g->participants->v,
 		    g->participants->n);
 	for (i = 0; g->added != NULL && i < g->added->n; i++) {
 		/* Newcomers start with the history read, nothing unread. */
@@ -601,28 +599,13 @@ convs_filter(bson_t *f, const struct convs_query *q)
 		if (q->matched != NULL && q->matched->n > 0) {
 			BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &alt);
 			BSON_APPEND_DOCUMENT_BEGIN(&alt, "participants", &in);
-			convs_append_oids(&in, "$in", q->matched->v,
+			store_append_oids(&in, "$in", q->matched->v,
 			    q->matched->n);
 			bson_append_document_end(&alt, &in);
 			bson_append_document_end(&or, &alt);
 		}
 		bson_append_array_end(f, &or);
 	}
-}
-
-static void
-convs_append_oids(bson_t *doc, const char *key, const bson_oid_t *v, size_t n)
-{
-	bson_t		arr;
-	char		idx[24];
-	size_t		i;
-
-	BSON_APPEND_ARRAY_BEGIN(doc, key, &arr);
-	for (i = 0; i < n; i++) {
-		(void)snprintf(idx, sizeof(idx), "%zu", i);
-		BSON_APPEND_OID(&arr, idx, &v[i]);
-	}
-	bson_append_array_end(doc, &arr);
 }
 
 static void

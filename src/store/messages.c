@@ -642,18 +642,7 @@ msgs_seq_range(bson_t *f, int64_t from, int64_t to)
 static void
 msgs_append_in(bson_t *f, const char *field, const struct oidlist *ids)
 {
-	bson_t		in, arr;
-	char		idx[24];
-	size_t		i;
-
-	BSON_APPEND_DOCUMENT_BEGIN(f, field, &in);
-	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
-	for (i = 0; i < ids->n; i++) {
-		(void)snprintf(idx, sizeof(idx), "%zu", i);
-		BSON_APPEND_OID(&arr, idx, &ids->v[i]);
-	}
-	bson_append_array_end(&in, &arr);
-	bson_append_document_end(f, &in);
+	store_append_in(f, field, ids->v, ids->n);
 }
 
 static void

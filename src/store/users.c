@@ -108,20 +108,11 @@ users_find_by_key(const char *key, const char *value, bson_t *out)
 int
 users_count_existing(const bson_oid_t *oids, size_t n, int64_t *count)
 {
-	bson_t		filter, in, arr;
-	char		key[24];
-	size_t		i;
+	bson_t		filter;
 	int64_t		c;
 
 	bson_init(&filter);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
-	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
-	for (i = 0; i < n; i++) {
-		(void)snprintf(key, sizeof(key), "%zu", i);
-		BSON_APPEND_OID(&arr, key, &oids[i]);
-	}
-	bson_append_array_end(&in, &arr);
-	bson_append_document_end(&filter, &in);
+	store_append_in(&filter, "_id", oids, n);
 
 	c = store_count(STORE_USERS, &filter);
 	bson_destroy(&filter);
@@ -257,25 +248,16 @@ users_filter_by_name(const bson_oid_t *ids, size_t n, const char *pattern,
 {
 	mongoc_cursor_t		*cur;
 	const bson_t		*doc;
-	bson_t			filter, in, arr, re, opts, proj;
+	bson_t			filter, re, opts, proj;
 	bson_error_t		err;
 	bson_iter_t		it;
-	char			key[24];
-	size_t			i;
 	int			ret;
 
 	if (n == 0)
 		return (STORE_OK);
 
 	bson_init(&filter);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
-	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
-	for (i = 0; i < n; i++) {
-		(void)snprintf(key, sizeof(key), "%zu", i);
-		BSON_APPEND_OID(&arr, key, &ids[i]);
-	}
-	bson_append_array_end(&in, &arr);
-	bson_append_document_end(&filter, &in);
+	store_append_in(&filter, "_id", ids, n);
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "name", &re);
 	BSON_APPEND_UTF8(&re, "$regex", pattern);
 	BSON_APPEND_UTF8(&re, "$options", "i");
