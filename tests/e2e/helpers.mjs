@@ -1,5 +1,6 @@
 // Shared helpers for the e2e suites: HTTP calls against the real server
 // started by scripts/test (BASE_URL), users, and socket clients.
+import net from 'node:net';
 import { io } from 'socket.io-client';
 
 export const BASE = process.env.BASE_URL || 'http://127.0.0.1:3001';
@@ -90,3 +91,29 @@ export function collect(socket, event) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A TCP port nobody listens on right now.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Resolves once something accepts connections on port (10 s at most).
+export async function waitPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.on('connect', () => { c.destroy(); resolve(true); });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}

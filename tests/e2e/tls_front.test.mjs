@@ -7,24 +7,14 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import { join } from 'node:path';
-import { BASE, newUser, sleep } from './helpers.mjs';
+import { BASE, newUser, sleep, freePort } from './helpers.mjs';
 
 const RUN = process.env.LNK_TEST_RUN;
 const dir = join(RUN, 'nginx');
 let nginx;
 let port;
 let ca;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function request(method, path, { body, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
