@@ -29,6 +29,7 @@
 #include "engineio/eio.h"
 #include "http/cors.h"
 #include "engineio/eio_packet.h"
+#include "engineio/ws_reader.h"
 #include "lib/json.h"
 
 #define EP_NONE			0
@@ -164,6 +165,7 @@ struct eio_wsconn {
 	struct connection	*c;
 	struct eio_session	*sess;
 	struct eio_relay	*relay;
+	struct wsr		reader;
 	TAILQ_ENTRY(eio_wsconn)	dlist;
 };
 
@@ -591,6 +593,7 @@ rt_ws_disconnect(struct connection *c)
 	struct eio_wsconn	*wc = c->hdlr_extra;
 	struct eio_session	*s;
 
+	wsr_release(c);
 	if (wc == NULL)
 		return;
 
@@ -765,6 +768,7 @@ eio_ws_accept(struct http_request *req, struct eio_wsconn *wc)
 	req->owner->hdlr_extra = wc;
 	kore_websocket_handshake(req, "rt_ws_connect", "rt_ws_message",
 	    "rt_ws_disconnect");
+	wsr_install(req->owner, &wc->reader);
 }
 
 static int

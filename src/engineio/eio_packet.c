@@ -20,18 +20,30 @@ eio_buf_init(struct eio_buf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->borrowed = 0;
+}
+
+void
+eio_buf_init_with(struct eio_buf *b, u_int8_t *storage, size_t size)
+{
+	b->data = storage;
+	b->len = 0;
+	b->cap = size;
+	b->borrowed = 1;
 }
 
 void
 eio_buf_free(struct eio_buf *b)
 {
-	free(b->data);
+	if (!b->borrowed)
+		free(b->data);
 	eio_buf_init(b);
 }
 
 void
 eio_buf_reserve(struct eio_buf *b, size_t extra)
 {
+	u_int8_t	*p;
 	size_t		cap;
 
 	if (extra <= b->cap - b->len)
@@ -44,8 +56,16 @@ eio_buf_reserve(struct eio_buf *b, size_t extra)
 		cap *= 2;
 	}
 
-	if ((b->data = realloc(b->data, cap)) == NULL)
+	if (b->borrowed) {
+		if ((p = malloc(cap)) == NULL)
+			abort();
+		if (b->len > 0)
+			memcpy(p, b->data, b->len);
+		b->borrowed = 0;
+	} else if ((p = realloc(b->data, cap)) == NULL) {
 		abort();
+	}
+	b->data = p;
 	b->cap = cap;
 }
 

@@ -25,14 +25,21 @@
 #define EIO_SID_LEN		20
 #define EIO_SID_RANDOM		14
 
-/* A growable byte buffer (malloc; aborts when memory runs out). */
+/*
+ * A growable byte buffer (malloc; aborts when memory runs out). It can
+ * start in caller storage (eio_buf_init_with, e.g. a stack array) and
+ * moves to the heap only when it outgrows it: a frame or a bus record
+ * on the hot path then costs no allocation at all.
+ */
 struct eio_buf {
 	u_int8_t	*data;
 	size_t		len;
 	size_t		cap;
+	int		borrowed;	/* data is the caller's storage */
 };
 
 void	eio_buf_init(struct eio_buf *);
+void	eio_buf_init_with(struct eio_buf *, u_int8_t *, size_t);
 void	eio_buf_free(struct eio_buf *);
 void	eio_buf_reserve(struct eio_buf *, size_t);
 void	eio_buf_add(struct eio_buf *, const void *, size_t);
