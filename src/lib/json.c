@@ -16,9 +16,26 @@ static void	json_check(yajl_gen_status);
 static void	json_number_shortest(struct json *, double);
 static int	json_skipped(const char *, const char * const *);
 
+/*
+ * yajl_gen_alloc() costs a handful of mallocs and the first bytes of
+ * output a few reallocs more. Every thread (the event loop, each task
+ * thread) keeps a few finished generators, cleared, with their buffers,
+ * so building an event payload or a response usually allocates nothing.
+ */
+#define JSON_CACHE		4
+#define JSON_CACHE_MAXBUF	65536
+
+static __thread yajl_gen	json_cache[JSON_CACHE];
+static __thread int		json_cached;
+
 void
 json_init(struct json *j)
 {
+	if (json_cached > 0) {
+		j->g = json_cache[--json_cached];
+		return;
+	}
+
 	if ((j->g = yajl_gen_alloc(NULL)) == NULL)
 		abort();
 
@@ -32,8 +49,22 @@ json_init(struct json *j)
 void
 json_free(struct json *j)
 {
-	if (j->g != NULL)
+	const unsigned char	*buf;
+	size_t			len;
+
+	if (j->g == NULL)
+		return;
+
+	/* A generator that wrote a big document gives its memory back. */
+	if (json_cached < JSON_CACHE &&
+	    yajl_gen_get_buf(j->g, &buf, &len) == yajl_gen_status_ok &&
+	    len <= JSON_CACHE_MAXBUF) {
+		yajl_gen_clear(j->g);
+		yajl_gen_reset(j->g, NULL);
+		json_cache[json_cached++] = j->g;
+	} else {
 		yajl_gen_free(j->g);
+	}
 	j->g = NULL;
 }
 
@@ -212,6 +243,20 @@ void
 json_raw(struct json *j, const char *v, size_t len)
 {
 	json_check(yajl_gen_number(j->g, v, len));
+}
+
+int
+json_plain(const char *s, size_t len)
+{
+	const u_int8_t	*p = (const u_int8_t *)s;
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\')
+			return (0);
+	}
+
+	return (1);
 }
 
 void

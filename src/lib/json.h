@@ -40,6 +40,12 @@ void		json_date(struct json *, int64_t);
 void		json_yajl(struct json *, const yajl_val);
 /* Embeds one complete JSON value written by another struct json. */
 void		json_raw(struct json *, const char *, size_t);
+/*
+ * Whether a string is written as is between quotes (printable ASCII,
+ * no quote, no backslash): callers that frame a known name, such as an
+ * event name, skip the writer then.
+ */
+int		json_plain(const char *, size_t);
 
 /* key + value shorthands */
 void		json_kstr(struct json *, const char *, const char *);

@@ -27,11 +27,15 @@
 
 #define BUS_MAGIC		"LNK1"
 #define BUS_FIELD_MAX		255
+/* A batch of one event fits here; bigger ones move to the heap. */
+#define BUS_STACK		1024
 
 static void	bus_add(struct eio_buf *, int, const char *, const char *,
 		    const char *, const char *, const void *, size_t);
 static void	bus_put16(struct eio_buf *, const char *);
 static void	bus_send(struct eio_buf *);
+static int	bus_remote(void);
+static void	bus_forward(struct eio_buf *);
 static void	bus_msg(struct kore_msg *, const void *);
 static void	bus_redis(const u_int8_t *, size_t);
 static int	bus_get(const u_int8_t **, size_t *, size_t, char *, size_t);
@@ -80,8 +84,9 @@ bus_publish(struct evq *q)
 {
 	struct eio_buf	b;
 	struct evt	*e;
+	u_int8_t	stack[BUS_STACK];
 
-	eio_buf_init(&b);
+	eio_buf_init_with(&b, stack, sizeof(stack));
 	TAILQ_FOREACH(e, q, list) {
 		if (e->kind == EVT_EMIT) {
 			bus_add(&b, EVT_EMIT, BUS_NAMESPACE, e->room, e->name,
@@ -106,11 +111,20 @@ void
 bus_emit_nsp(const char *nsp, const char *room, const char *event,
     const char *arg, size_t len, const char *except)
 {
+	struct sio_nsp	*n;
 	struct eio_buf	b;
+	u_int8_t	stack[BUS_STACK];
 
-	eio_buf_init(&b);
+	/* Here first, straight to the room: no record to write and read. */
+	if ((n = sio_namespace_find(nsp)) != NULL)
+		(void)sio_room_emit_local(n, room, except, event, arg, len);
+
+	if (!bus_remote())
+		return;
+
+	eio_buf_init_with(&b, stack, sizeof(stack));
 	bus_add(&b, EVT_EMIT, nsp, room, event, except, arg, len);
-	bus_send(&b);
+	bus_forward(&b);
 	eio_buf_free(&b);
 }
 
@@ -118,8 +132,9 @@ void
 bus_join(const char *room, const char *target)
 {
 	struct eio_buf	b;
+	u_int8_t	stack[BUS_STACK];
 
-	eio_buf_init(&b);
+	eio_buf_init_with(&b, stack, sizeof(stack));
 	bus_add(&b, EVT_JOIN, BUS_NAMESPACE, room, target, NULL, NULL, 0);
 	bus_send(&b);
 	eio_buf_free(&b);
@@ -129,8 +144,9 @@ void
 bus_leave(const char *room, const char *target)
 {
 	struct eio_buf	b;
+	u_int8_t	stack[BUS_STACK];
 
-	eio_buf_init(&b);
+	eio_buf_init_with(&b, stack, sizeof(stack));
 	bus_add(&b, EVT_LEAVE, BUS_NAMESPACE, room, target, NULL, NULL,
 	    0);
 	bus_send(&b);
@@ -241,14 +257,29 @@ bus_get(const u_int8_t **p, size_t *len, size_t width, char *out,
 static void
 bus_send(struct eio_buf *b)
 {
-	struct eio_buf	r;
-	const char	*node;
-	size_t		nlen;
-
 	if (b->len == 0)
 		return;
 
 	(void)bus_deliver(b->data, b->len);
+	if (bus_remote())
+		bus_forward(b);
+}
+
+/* Whether anyone but this worker hears the bus. */
+static int
+bus_remote(void)
+{
+	return (worker_count - KORE_WORKER_BASE > 1 || (redis_on && others));
+}
+
+/* The other workers of this node, then the other nodes. */
+static void
+bus_forward(struct eio_buf *b)
+{
+	struct eio_buf	r;
+	const char	*node;
+	size_t		nlen;
+	u_int8_t	stack[BUS_STACK];
 
 	if (worker_count - KORE_WORKER_BASE > 1)
 		kore_msg_send(KORE_MSG_WORKER_ALL, RT_MSG_BUS, b->data, b->len);
@@ -258,7 +289,7 @@ bus_send(struct eio_buf *b)
 
 	node = app_node_id();
 	nlen = strlen(node);
-	eio_buf_init(&r);
+	eio_buf_init_with(&r, stack, sizeof(stack));
 	eio_buf_adds(&r, BUS_MAGIC);
 	eio_buf_addc(&r, nlen);
 	eio_buf_add(&r, node, nlen);

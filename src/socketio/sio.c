@@ -28,6 +28,8 @@
 
 #define ROOM_BUCKETS		16384
 #define SOCK_BUCKETS		16384
+/* An encoded event or ack of a chat message fits; bigger go to the heap. */
+#define SIO_STACK		1024
 
 struct sio_member {
 	struct sio_room			*room;
@@ -95,15 +97,15 @@ static void	sio_eio_message(struct eio_session *, const u_int8_t *,
 static void	sio_eio_close(struct eio_session *, const char *);
 
 static void	client_fail(struct sio_client *, const char *);
-static void	client_packet(struct sio_client *, const char *, size_t,
+static void	client_packet(struct sio_client *, const struct sio_packet *,
 		    const struct sio_bin *, int);
 static void	client_bin_reset(struct sio_client *);
 static struct sio_socket	*client_socket(struct sio_client *,
 				    const char *, size_t);
-static void	client_connect(struct sio_client *, struct sio_packet *);
-static void	client_event(struct sio_socket *, struct sio_packet *,
+static void	client_connect(struct sio_client *, const struct sio_packet *);
+static void	client_event(struct sio_socket *, const struct sio_packet *,
 		    const struct sio_bin *, int);
-static void	client_ack(struct sio_socket *, struct sio_packet *);
+static void	client_ack(struct sio_socket *, const struct sio_packet *);
 
 static struct sio_socket	*socket_new(struct sio_client *,
 				    struct sio_nsp *);
@@ -117,6 +119,7 @@ static void	send_encoded(struct sio_client *, struct eio_buf *,
 		    const struct sio_bin *, int);
 
 static struct sio_room	*room_find(struct sio_nsp *, const char *, int);
+static int		socket_in(struct sio_socket *, struct sio_room *);
 static void		member_remove(struct sio_member *);
 static u_int32_t	hash_str(const char *);
 
@@ -404,16 +407,20 @@ size_t
 sio_room_emit_local(struct sio_nsp *nsp, const char *room,
     const char *except, const char *event, const char *arg, size_t len)
 {
-	struct sio_room		*r;
+	struct sio_room		*r, *xr;
 	struct sio_member	*m;
 	struct sio_socket	*s;
 	struct eio_buf		buf;
+	u_int8_t		stack[SIO_STACK];
 	size_t			n;
 
 	if ((r = room_find(nsp, room, 0)) == NULL)
 		return (0);
 
-	eio_buf_init(&buf);
+	/* The except room is looked up once, not for every member. */
+	xr = (except != NULL) ? room_find(nsp, except, 0) : NULL;
+
+	eio_buf_init_with(&buf, stack, sizeof(stack));
 	encode_event(&buf, nsp, 0, 0, event, arg, len, 0, 0);
 
 	n = 0;
@@ -422,7 +429,7 @@ sio_room_emit_local(struct sio_nsp *nsp, const char *room,
 		if (s->state != SOCK_CONNECTED)
 			continue;
 		if (except != NULL && (!strcmp(s->sid, except) ||
-		    sio_in_room(s, except)))
+		    (xr != NULL && socket_in(s, xr))))
 			continue;
 		send_encoded(s->client, &buf, NULL, 0);
 		n++;
@@ -624,8 +631,13 @@ sio_eio_message(struct eio_session *sess, const u_int8_t *data, size_t len,
 		memcpy((u_int8_t *)b->data, data, len);
 		b->len = len;
 		if (c->bin_have == c->bin_need) {
-			client_packet(c, c->bin_text, c->bin_len, c->bin_att,
-			    c->bin_have);
+			/* Checked when it came; decoded again from the copy. */
+			if (sio_packet_decode(c->bin_text, c->bin_len,
+			    &p) == -1) {
+				client_fail(c, "parse error");
+				return;
+			}
+			client_packet(c, &p, c->bin_att, c->bin_have);
 			if (!c->closed)
 				client_bin_reset(c);
 		}
@@ -651,7 +663,7 @@ sio_eio_message(struct eio_session *sess, const u_int8_t *data, size_t len,
 		return;
 	}
 
-	client_packet(c, (const char *)data, len, NULL, 0);
+	client_packet(c, &p, NULL, 0);
 }
 
 static void
@@ -701,45 +713,39 @@ client_bin_reset(struct sio_client *c)
 
 /* socket.io's Client.ondecoded(). */
 static void
-client_packet(struct sio_client *c, const char *data, size_t len,
+client_packet(struct sio_client *c, const struct sio_packet *p,
     const struct sio_bin *att, int natt)
 {
-	struct sio_packet	p;
 	struct sio_socket	*s;
 
-	if (sio_packet_decode(data, len, &p) == -1) {
-		client_fail(c, "parse error");
-		return;
-	}
+	s = client_socket(c, p->nsp, p->nsp_len);
 
-	s = client_socket(c, p.nsp, p.nsp_len);
-
-	if (p.type == SIO_CONNECT) {
+	if (p->type == SIO_CONNECT) {
 		if (s != NULL) {
 			client_fail(c, "parse error");
 			return;
 		}
-		client_connect(c, &p);
+		client_connect(c, p);
 		return;
 	}
 
 	if (s == NULL || s->state != SOCK_CONNECTED ||
-	    p.type == SIO_CONNECT_ERROR) {
+	    p->type == SIO_CONNECT_ERROR) {
 		client_fail(c, "parse error");
 		return;
 	}
 
-	switch (p.type) {
+	switch (p->type) {
 	case SIO_DISCONNECT:
 		socket_gone(s, "client namespace disconnect");
 		break;
 	case SIO_EVENT:
 	case SIO_BINARY_EVENT:
-		client_event(s, &p, att, natt);
+		client_event(s, p, att, natt);
 		break;
 	case SIO_ACK:
 	case SIO_BINARY_ACK:
-		client_ack(s, &p);
+		client_ack(s, p);
 		break;
 	}
 }
@@ -758,7 +764,7 @@ client_socket(struct sio_client *c, const char *nsp, size_t len)
 }
 
 static void
-client_connect(struct sio_client *c, struct sio_packet *p)
+client_connect(struct sio_client *c, const struct sio_packet *p)
 {
 	struct sio_nsp		*nsp;
 	struct sio_socket	*s;
@@ -798,7 +804,7 @@ client_connect(struct sio_client *c, struct sio_packet *p)
 }
 
 static void
-client_event(struct sio_socket *s, struct sio_packet *p,
+client_event(struct sio_socket *s, const struct sio_packet *p,
     const struct sio_bin *att, int natt)
 {
 	struct sio_event	ev;
@@ -848,7 +854,7 @@ client_event(struct sio_socket *s, struct sio_packet *p,
 }
 
 static void
-client_ack(struct sio_socket *s, struct sio_packet *p)
+client_ack(struct sio_socket *s, const struct sio_packet *p)
 {
 	struct sio_pending_ack	*a;
 
@@ -934,11 +940,12 @@ socket_send(struct sio_socket *s, int type, int has_id, u_int64_t id,
     const struct sio_bin *att, int natt)
 {
 	struct eio_buf	buf;
+	u_int8_t	stack[SIO_STACK];
 
 	if (s->client->closed)
 		return;
 
-	eio_buf_init(&buf);
+	eio_buf_init_with(&buf, stack, sizeof(stack));
 
 	switch (type) {
 	case SIO_EVENT:
@@ -984,12 +991,19 @@ encode_event(struct eio_buf *buf, struct sio_nsp *nsp, int has_id,
 	sio_packet_header(buf, natt > 0 ? SIO_BINARY_EVENT : SIO_EVENT, natt,
 	    nsp->name, nsp->name_len, has_id, id);
 
-	json_init(&j);
-	json_str(&j, event);
-	d = json_data(&j, &dlen);
 	eio_buf_addc(buf, '[');
-	eio_buf_add(buf, d, dlen);
-	json_free(&j);
+	dlen = strlen(event);
+	if (json_plain(event, dlen)) {
+		eio_buf_addc(buf, '"');
+		eio_buf_add(buf, event, dlen);
+		eio_buf_addc(buf, '"');
+	} else {
+		json_init(&j);
+		json_str(&j, event);
+		d = json_data(&j, &dlen);
+		eio_buf_add(buf, d, dlen);
+		json_free(&j);
+	}
 
 	if (payload != NULL && len > 0) {
 		if (is_array) {
@@ -1048,6 +1062,19 @@ room_find(struct sio_nsp *nsp, const char *name, int create)
 	LIST_INSERT_HEAD(&nsp->rooms[h], r, hlist);
 
 	return (r);
+}
+
+static int
+socket_in(struct sio_socket *s, struct sio_room *r)
+{
+	struct sio_member	*m;
+
+	LIST_FOREACH(m, &s->rooms, slist) {
+		if (m->room == r)
+			return (1);
+	}
+
+	return (0);
 }
 
 static void
