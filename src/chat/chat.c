@@ -61,6 +61,7 @@ void
 chat_init(void)
 {
 	TAILQ_INIT(&chat_clients);
+	chat_events_init();
 	(void)sio_namespace_register(CHAT_NAMESPACE, &chat_ops);
 }
 
@@ -85,6 +86,23 @@ chat_tick(u_int64_t now)
 
 	last_refresh = now;
 	chat_presence_refresh();
+}
+
+/* Built on every typing event: no printf. */
+void
+chat_conv_room(char *room, const char *hex)
+{
+	memcpy(room, "conversation:", 13);
+	memcpy(room + 13, hex, 24);
+	room[13 + 24] = '\0';
+}
+
+void
+chat_user_room(char *room, const char *hex)
+{
+	memcpy(room, "user:", 5);
+	memcpy(room + 5, hex, 24);
+	room[5 + 24] = '\0';
 }
 
 struct chat_client *
@@ -165,7 +183,7 @@ chat_connect_done(void *arg)
 	struct chat_connect_job		*job = arg;
 	struct sio_socket		*s;
 	struct chat_client		*c;
-	char				room[64], hex[25];
+	char				room[CHAT_ROOM_LEN], hex[25];
 	size_t				i;
 
 	/* NULL: the client left while we were looking. */
@@ -195,11 +213,11 @@ chat_connect_done(void *arg)
 	TAILQ_INSERT_TAIL(&chat_clients, c, list);
 	sio_set_data(s, c);
 
-	(void)snprintf(room, sizeof(room), "user:%s", c->id);
+	chat_user_room(room, c->id);
 	sio_join(s, room);
 	for (i = 0; i < job->rooms.n; i++) {
 		bson_oid_to_string(&job->rooms.v[i], hex);
-		(void)snprintf(room, sizeof(room), "conversation:%s", hex);
+		chat_conv_room(room, hex);
 		sio_join(s, room);
 	}
 

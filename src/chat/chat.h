@@ -34,6 +34,9 @@ struct chat_typing {
 	char			conv[25];
 	u_int64_t		deadline;	/* ms, kore_time_ms() */
 	u_int64_t		marked;		/* last SETEX sent */
+	/* user_typing {isTyping: true}: the same bytes every time. */
+	char			*announce;
+	size_t			announce_len;
 	struct chat_client	*client;
 	TAILQ_ENTRY(chat_typing) list;		/* the client's marks */
 	TAILQ_ENTRY(chat_typing) olist;		/* all, oldest first */
@@ -65,7 +68,16 @@ struct chat_client	*chat_client_of(struct sio_socket *);
 void			chat_user_of(const struct chat_client *,
 			    struct api_user *);
 
+/*
+ * Room names: "conversation:<24 hex>" and "user:<24 hex>". The buffer
+ * holds CHAT_ROOM_LEN bytes; hex is a 24-character id.
+ */
+#define CHAT_ROOM_LEN		64
+void	chat_conv_room(char *, const char *);
+void	chat_user_room(char *, const char *);
+
 /* chat_events.c */
+void	chat_events_init(void);
 void	chat_event(struct sio_socket *, const struct sio_event *);
 void	chat_ack_ok(struct sio_socket *, const struct sio_event *);
 void	chat_ack_error(struct sio_socket *, const struct sio_event *,

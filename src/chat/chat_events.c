@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "domain/message_service.h"
 #include "http/valid.h"
 #include "lib/json.h"
+#include "lib/json_arena.h"
 #include "socketio/sio.h"
 
 #define OP_JOIN		1
@@ -47,8 +49,14 @@ struct chat_op {
 	struct evq		ev;
 };
 
-static yajl_val	event_payload(struct sio_socket *, const struct sio_event *,
-		    yajl_val *);
+/*
+ * Event arguments are parsed into this arena (event_payload) and the
+ * trees dropped when the handler returns: handlers copy what they keep.
+ */
+static u_int8_t			args_storage[8192];
+static struct json_arena	args_arena;
+
+static yajl_val	event_payload(struct sio_socket *, const struct sio_event *);
 static int	event_oid(yajl_val, const char *, bson_oid_t *, char *);
 static void	event_join(struct sio_socket *, const struct sio_event *);
 static void	event_leave(struct sio_socket *, const struct sio_event *);
@@ -88,6 +96,12 @@ static const struct {
 };
 
 void
+chat_events_init(void)
+{
+	json_arena_init(&args_arena, args_storage, sizeof(args_storage));
+}
+
+void
 chat_event(struct sio_socket *s, const struct sio_event *ev)
 {
 	int		i;
@@ -99,6 +113,7 @@ chat_event(struct sio_socket *s, const struct sio_event *ev)
 		if (!strcmp(handlers[i].name, ev->name)) {
 			metrics_inc(METRIC_SOCKET_EVENTS, handlers[i].name);
 			handlers[i].fn(s, ev);
+			json_arena_reset(&args_arena);
 			return;
 		}
 	}
@@ -164,15 +179,14 @@ event_op(struct sio_socket *s, const struct sio_event *ev, int kind,
     const char *msgkey)
 {
 	struct chat_op	*op;
-	yajl_val	root, p;
+	yajl_val	p;
 	char		err[128];
 
-	if ((p = event_payload(s, ev, &root)) == NULL)
+	if ((p = event_payload(s, ev)) == NULL)
 		return;
 
 	if ((op = op_new(kind, s, ev)) == NULL) {
 		chat_ack_error(s, ev, "Out of memory");
-		yajl_tree_free(root);
 		return;
 	}
 
@@ -180,33 +194,29 @@ event_op(struct sio_socket *s, const struct sio_event *ev, int kind,
 	    event_oid(p, "conversationId", &op->conv, err) == -1) {
 		chat_ack_error(s, ev, err);
 		op_free(op);
-		yajl_tree_free(root);
 		return;
 	}
 
-	yajl_tree_free(root);
 	op_start(s, ev, op);
 }
 
 static void
 event_leave(struct sio_socket *s, const struct sio_event *ev)
 {
-	yajl_val	root, p;
+	yajl_val	p;
 	bson_oid_t	oid;
-	char		hex[25], room[64], err[128];
+	char		hex[25], room[CHAT_ROOM_LEN], err[128];
 
-	if ((p = event_payload(s, ev, &root)) == NULL)
+	if ((p = event_payload(s, ev)) == NULL)
 		return;
 
 	if (event_oid(p, "conversationId", &oid, err) == -1) {
 		chat_ack_error(s, ev, err);
-		yajl_tree_free(root);
 		return;
 	}
-	yajl_tree_free(root);
 
 	bson_oid_to_string(&oid, hex);
-	(void)snprintf(room, sizeof(room), "conversation:%s", hex);
+	chat_conv_room(room, hex);
 	if (sio_in_room(s, room))
 		chat_typing_stop(chat_client_of(s), hex, 1);
 	sio_leave(s, room);
@@ -240,20 +250,18 @@ event_typing_stop(struct sio_socket *s, const struct sio_event *ev)
 static void
 event_user_online(struct sio_socket *s, const struct sio_event *ev)
 {
-	yajl_val	root, p, v;
+	yajl_val	p, v;
 	int		online;
 
-	if ((p = event_payload(s, ev, &root)) == NULL)
+	if ((p = event_payload(s, ev)) == NULL)
 		return;
 
 	v = json_get(p, "isOnline");
 	if (v == NULL || (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))) {
 		chat_ack_error(s, ev, "isOnline must be a boolean value");
-		yajl_tree_free(root);
 		return;
 	}
 	online = YAJL_IS_TRUE(v);
-	yajl_tree_free(root);
 
 	if (online)
 		chat_presence_online(chat_client_of(s));
@@ -271,22 +279,24 @@ static int
 event_typing_target(struct sio_socket *s, const struct sio_event *ev,
     char *conv)
 {
-	yajl_val	root, p;
-	bson_oid_t	oid;
-	char		room[64], err[128];
+	yajl_val	p;
+	const char	*id;
+	char		room[CHAT_ROOM_LEN];
+	int		i;
 
-	if ((p = event_payload(s, ev, &root)) == NULL)
+	if ((p = event_payload(s, ev)) == NULL)
 		return (-1);
 
-	if (event_oid(p, "conversationId", &oid, err) == -1) {
-		chat_ack_error(s, ev, err);
-		yajl_tree_free(root);
+	/* The hex form is all it needs: no ObjectId round trip. */
+	id = json_get_str(p, "conversationId");
+	if (id == NULL || !valid_is_oid(id)) {
+		chat_ack_error(s, ev, "conversationId must be a mongodb id");
 		return (-1);
 	}
-	yajl_tree_free(root);
-
-	bson_oid_to_string(&oid, conv);
-	(void)snprintf(room, sizeof(room), "conversation:%s", conv);
+	for (i = 0; i < 24; i++)
+		conv[i] = tolower((unsigned char)id[i]);
+	conv[24] = '\0';
+	chat_conv_room(room, conv);
 	if (!sio_in_room(s, room)) {
 		chat_ack_error(s, ev, "Conversation not found");
 		return (-1);
@@ -297,25 +307,20 @@ event_typing_target(struct sio_socket *s, const struct sio_event *ev,
 
 /* The first argument, which must be an object; acks the error itself. */
 static yajl_val
-event_payload(struct sio_socket *s, const struct sio_event *ev,
-    yajl_val *root)
+event_payload(struct sio_socket *s, const struct sio_event *ev)
 {
-	yajl_val	p;
+	yajl_val	root;
 	char		err[128];
 
-	*root = json_parse(ev->args, ev->args_len, err, sizeof(err));
-	if (*root == NULL || !YAJL_IS_ARRAY(*root) ||
-	    (*root)->u.array.len == 0 ||
-	    !YAJL_IS_OBJECT((*root)->u.array.values[0])) {
-		if (*root != NULL)
-			yajl_tree_free(*root);
-		*root = NULL;
+	root = json_arena_parse(&args_arena, ev->args, ev->args_len, err,
+	    sizeof(err));
+	if (root == NULL || !YAJL_IS_ARRAY(root) || root->u.array.len == 0 ||
+	    !YAJL_IS_OBJECT(root->u.array.values[0])) {
 		chat_ack_error(s, ev, "Invalid payload: expected an object");
 		return (NULL);
 	}
 
-	p = (*root)->u.array.values[0];
-	return (p);
+	return (root->u.array.values[0]);
 }
 
 static int
@@ -434,7 +439,7 @@ op_done(void *arg)
 	struct json		j;
 	const u_int8_t		*data;
 	size_t			len;
-	char			hex[25], room[64];
+	char			hex[25], room[CHAT_ROOM_LEN];
 
 	/* Stored: announce it even if the sender has gone meanwhile. */
 	if (!TAILQ_EMPTY(&op->ev))
@@ -445,7 +450,7 @@ op_done(void *arg)
 
 	if (op->kind == OP_JOIN && op->status == 200) {
 		bson_oid_to_string(&op->conv, hex);
-		(void)snprintf(room, sizeof(room), "conversation:%s", hex);
+		chat_conv_room(room, hex);
 		sio_join(s, room);
 	}
 

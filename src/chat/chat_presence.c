@@ -60,7 +60,8 @@ static void	presence_done(void *);
 static void	refresh_run(void *);
 static void	refresh_done(void *);
 static void	typing_mark(const char *, const char *, int);
-static void	typing_announce(struct chat_client *, const char *, int);
+static void	typing_announce(struct chat_client *, struct chat_typing *,
+		    const char *, int);
 static int	local_sockets_of(const char *, const struct chat_client *);
 
 void
@@ -159,7 +160,7 @@ chat_typing_start(struct chat_client *c, const char *conv)
 		t->marked = now;
 		typing_mark(conv, c->id, 1);
 	}
-	typing_announce(c, conv, 1);
+	typing_announce(c, t, conv, 1);
 }
 
 /* announce: tell the room (a stop, an expiry, a leave, a disconnect). */
@@ -176,12 +177,13 @@ chat_typing_stop(struct chat_client *c, const char *conv, int announce)
 	if (t != NULL) {
 		TAILQ_REMOVE(&c->typing, t, list);
 		TAILQ_REMOVE(&typing_q, t, olist);
+		kore_free(t->announce);
 		kore_free(t);
 	}
 
 	typing_mark(conv, c->id, 0);
 	if (announce)
-		typing_announce(c, conv, 0);
+		typing_announce(c, NULL, conv, 0);
 }
 
 void
@@ -210,12 +212,22 @@ chat_typing_expire(u_int64_t now)
 }
 
 static void
-typing_announce(struct chat_client *c, const char *conv, int on)
+typing_announce(struct chat_client *c, struct chat_typing *t,
+    const char *conv, int on)
 {
 	struct json	j;
 	const u_int8_t	*data;
 	size_t		len;
-	char		room[64];
+	char		room[CHAT_ROOM_LEN];
+
+	chat_conv_room(room, conv);
+
+	/* A held key repeats the start on every keystroke batch. */
+	if (on && t != NULL && t->announce != NULL) {
+		bus_emit(room, "user_typing", t->announce, t->announce_len,
+		    c->sid);
+		return;
+	}
 
 	json_init(&j);
 	json_obj_open(&j);
@@ -235,7 +247,12 @@ typing_announce(struct chat_client *c, const char *conv, int on)
 	json_obj_close(&j);
 	data = json_data(&j, &len);
 
-	(void)snprintf(room, sizeof(room), "conversation:%s", conv);
+	if (on && t != NULL) {
+		t->announce = kore_malloc(len);
+		memcpy(t->announce, data, len);
+		t->announce_len = len;
+	}
+
 	bus_emit(room, "user_typing", (const char *)data, len, c->sid);
 	json_free(&j);
 }
@@ -306,7 +323,7 @@ presence_done(void *arg)
 	struct json		j;
 	const u_int8_t		*data;
 	size_t			len, i;
-	char			room[64], hex[25];
+	char			room[CHAT_ROOM_LEN], hex[25];
 
 	if (job->changed != 1)
 		goto out;
@@ -322,13 +339,13 @@ presence_done(void *arg)
 	json_obj_close(&j);
 	data = json_data(&j, &len);
 
-	(void)snprintf(room, sizeof(room), "user:%s", job->uid);
+	chat_user_room(room, job->uid);
 	bus_emit(room, "user_online_status", (const char *)data, len, NULL);
 	for (i = 0; i < job->partners.n; i++) {
 		bson_oid_to_string(&job->partners.v[i], hex);
 		if (!strcmp(hex, job->uid))
 			continue;
-		(void)snprintf(room, sizeof(room), "user:%s", hex);
+		chat_user_room(room, hex);
 		bus_emit(room, "user_online_status", (const char *)data, len,
 		    NULL);
 	}
