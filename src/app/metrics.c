@@ -47,7 +47,7 @@ struct metric_def {
 	const char		*defaults[8];
 };
 
-struct series {
+struct metrics_series {
 	u_int32_t	state;
 	u_int16_t	metric;
 	u_int16_t	worker;		/* gauges: the owning worker, else 0 */
@@ -61,7 +61,7 @@ struct series {
 struct metrics_shm {
 	int64_t		started_ms;
 	u_int64_t	dropped;
-	struct series	series[METRICS_MAX_SERIES];
+	struct metrics_series	series[METRICS_MAX_SERIES];
 };
 
 /* Upper bounds of the latency buckets, in milliseconds. */
@@ -107,12 +107,12 @@ static const struct metric_def	defs[METRIC__COUNT] = {
 	    KIND_GAUGE, 1, { "database_type" }, { NULL } },
 };
 
-static struct series	*metrics_series(enum metric_id, u_int16_t,
+static struct metrics_series	*metrics_series(enum metric_id, u_int16_t,
 			    const char *, int);
 static int		metrics_labels(enum metric_id, va_list, char *,
 			    size_t);
 static u_int32_t	metrics_hash(enum metric_id, u_int16_t, const char *);
-static int64_t		metrics_gauge_sum(const struct series *);
+static int64_t		metrics_gauge_sum(const struct metrics_series *);
 static int		metrics_render_metric(FILE *, enum metric_id);
 static void		metrics_render_labels(FILE *, enum metric_id,
 			    const char *, const char *, const char *);
@@ -176,7 +176,7 @@ metrics_worker_init(u_int16_t id)
 void
 metrics_inc(enum metric_id id, ...)
 {
-	struct series	*s;
+	struct metrics_series	*s;
 	va_list		ap;
 	char		labels[METRICS_LABELS_MAX];
 	int		r;
@@ -191,10 +191,33 @@ metrics_inc(enum metric_id id, ...)
 		__atomic_add_fetch(&s->value, 1, __ATOMIC_RELAXED);
 }
 
+struct metrics_series *
+metrics_counter(enum metric_id id, ...)
+{
+	va_list		ap;
+	char		labels[METRICS_LABELS_MAX];
+	int		r;
+
+	va_start(ap, id);
+	r = metrics_labels(id, ap, labels, sizeof(labels));
+	va_end(ap);
+	if (r == -1 || defs[id].kind != KIND_COUNTER)
+		return (NULL);
+
+	return (metrics_series(id, 0, labels, 1));
+}
+
+void
+metrics_series_inc(struct metrics_series *s)
+{
+	if (s != NULL)
+		__atomic_add_fetch(&s->value, 1, __ATOMIC_RELAXED);
+}
+
 void
 metrics_add(enum metric_id id, u_int64_t n, ...)
 {
-	struct series	*s;
+	struct metrics_series	*s;
 	va_list		ap;
 	char		labels[METRICS_LABELS_MAX];
 	int		r;
@@ -212,7 +235,7 @@ metrics_add(enum metric_id id, u_int64_t n, ...)
 void
 metrics_gauge_add(enum metric_id id, int64_t delta, ...)
 {
-	struct series	*s;
+	struct metrics_series	*s;
 	va_list		ap;
 	char		labels[METRICS_LABELS_MAX];
 	int		r;
@@ -234,7 +257,7 @@ metrics_gauge_add(enum metric_id id, int64_t delta, ...)
 void
 metrics_gauge_set(enum metric_id id, int64_t v, ...)
 {
-	struct series	*s;
+	struct metrics_series	*s;
 	va_list		ap;
 	char		labels[METRICS_LABELS_MAX];
 	int		r;
@@ -252,7 +275,7 @@ metrics_gauge_set(enum metric_id id, int64_t v, ...)
 void
 metrics_http(const char *route, int method, int status, int64_t ms)
 {
-	struct series	*s;
+	struct metrics_series	*s;
 	char		labels[METRICS_LABELS_MAX], code[8];
 	const char	*m;
 	int		i;
@@ -335,11 +358,11 @@ metrics_render(size_t *len)
  * reader that meets a slot being written waits for it (bounded, in case
  * the writer died), since it may be the very series it is looking for.
  */
-static struct series *
+static struct metrics_series *
 metrics_series(enum metric_id id, u_int16_t wrk, const char *labels,
     int create)
 {
-	struct series	*s;
+	struct metrics_series	*s;
 	u_int32_t	h, state, expected;
 	size_t		i, n;
 	int		spin;
@@ -436,9 +459,9 @@ metrics_hash(enum metric_id id, u_int16_t wrk, const char *labels)
 
 /* A gauge's node value: its shares on every worker with the same labels. */
 static int64_t
-metrics_gauge_sum(const struct series *g)
+metrics_gauge_sum(const struct metrics_series *g)
 {
-	const struct series	*s;
+	const struct metrics_series	*s;
 	int64_t			sum;
 	int			i;
 
@@ -459,7 +482,7 @@ static int
 metrics_render_metric(FILE *fp, enum metric_id id)
 {
 	const struct metric_def	*d;
-	const struct series	*s, *o;
+	const struct metrics_series	*s, *o;
 	u_int64_t		cum, count;
 	char			le[32];
 	int			i, k, seen;

@@ -80,6 +80,15 @@ void	metrics_worker_init(u_int16_t);
 void	metrics_inc(enum metric_id, ...);
 void	metrics_add(enum metric_id, u_int64_t, ...);
 
+/*
+ * A counter's series resolved once, for counters bumped on every event
+ * (metrics_inc joins and looks up the labels on each call). NULL when
+ * the table is full; metrics_series_inc(NULL) does nothing.
+ */
+struct metrics_series;
+struct metrics_series	*metrics_counter(enum metric_id, ...);
+void			metrics_series_inc(struct metrics_series *);
+
 /* Gauges: change this worker's share by delta, or set the node value. */
 void	metrics_gauge_add(enum metric_id, int64_t, ...);
 void	metrics_gauge_set(enum metric_id, int64_t, ...);

@@ -81,24 +81,32 @@ static void	op_start(struct sio_socket *, const struct sio_event *,
 		    struct chat_op *);
 static void	op_free(struct chat_op *);
 
-static const struct {
-	const char	*name;
-	void		(*fn)(struct sio_socket *, const struct sio_event *);
+static struct {
+	const char		*name;
+	void			(*fn)(struct sio_socket *,
+				    const struct sio_event *);
+	struct metrics_series	*count;		/* set by chat_events_init */
 } handlers[] = {
-	{ "join_conversation",		event_join },
-	{ "leave_conversation",		event_leave },
-	{ "send_message",		event_send },
-	{ "mark_read",			event_read },
-	{ "typing_start",		event_typing_start },
-	{ "typing_stop",		event_typing_stop },
-	{ "user_online",		event_user_online },
-	{ NULL,				NULL }
+	{ "join_conversation",		event_join,		NULL },
+	{ "leave_conversation",		event_leave,		NULL },
+	{ "send_message",		event_send,		NULL },
+	{ "mark_read",			event_read,		NULL },
+	{ "typing_start",		event_typing_start,	NULL },
+	{ "typing_stop",		event_typing_stop,	NULL },
+	{ "user_online",		event_user_online,	NULL },
+	{ NULL,				NULL,			NULL }
 };
 
 void
 chat_events_init(void)
 {
+	int		i;
+
 	json_arena_init(&args_arena, args_storage, sizeof(args_storage));
+	for (i = 0; handlers[i].name != NULL; i++) {
+		handlers[i].count = metrics_counter(METRIC_SOCKET_EVENTS,
+		    handlers[i].name);
+	}
 }
 
 void
@@ -111,7 +119,7 @@ chat_event(struct sio_socket *s, const struct sio_event *ev)
 
 	for (i = 0; handlers[i].name != NULL; i++) {
 		if (!strcmp(handlers[i].name, ev->name)) {
-			metrics_inc(METRIC_SOCKET_EVENTS, handlers[i].name);
+			metrics_series_inc(handlers[i].count);
 			handlers[i].fn(s, ev);
 			json_arena_reset(&args_arena);
 			return;
