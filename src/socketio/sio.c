@@ -810,7 +810,7 @@ client_event(struct sio_socket *s, const struct sio_packet *p,
 	struct sio_event	ev;
 	const char		*name, *rest;
 	size_t			nlen, rlen;
-	char			small[128], *nbuf, *args;
+	char			small[128], abuf[512], *nbuf, *args;
 
 	if (sio_event_split(p->payload, p->payload_len, &name, &nlen,
 	    &rest, &rlen) == -1) {
@@ -819,7 +819,11 @@ client_event(struct sio_socket *s, const struct sio_packet *p,
 	}
 
 	nbuf = (nlen < sizeof(small)) ? small : kore_malloc(nlen + 1);
-	if (*name == '"') {
+	if (*name == '"' && nlen >= 2 && memchr(name, '\\', nlen) == NULL) {
+		/* Validated, and nothing escaped: the bytes between quotes. */
+		memcpy(nbuf, name + 1, nlen - 2);
+		nbuf[nlen - 2] = '\0';
+	} else if (*name == '"') {
 		if (sio_json_unescape(name, nlen, nbuf, nlen + 1) == -1) {
 			if (nbuf != small)
 				kore_free(nbuf);
@@ -831,7 +835,7 @@ client_event(struct sio_socket *s, const struct sio_packet *p,
 		nbuf[nlen] = '\0';
 	}
 
-	args = kore_malloc(rlen + 3);
+	args = (rlen + 3 <= sizeof(abuf)) ? abuf : kore_malloc(rlen + 3);
 	args[0] = '[';
 	memcpy(args + 1, rest, rlen);
 	args[rlen + 1] = ']';
@@ -848,7 +852,8 @@ client_event(struct sio_socket *s, const struct sio_packet *p,
 
 	s->nsp->ops.on_event(s, &ev);
 
-	kore_free(args);
+	if (args != abuf)
+		kore_free(args);
 	if (nbuf != small)
 		kore_free(nbuf);
 }
@@ -1093,14 +1098,30 @@ member_remove(struct sio_member *m)
 	}
 }
 
+/*
+ * Eight bytes per step (a multiply-xorshift mix): a room name is hashed
+ * on every emit, and byte-wise FNV over "conversation:<24 hex>" showed
+ * in profiles.
+ */
 static u_int32_t
 hash_str(const char *s)
 {
-	u_int32_t	h;
+	u_int64_t	h, w;
+	size_t		len, i;
 
-	/* FNV-1a */
-	for (h = 2166136261u; *s != '\0'; s++)
-		h = (h ^ (u_int8_t)*s) * 16777619u;
+	len = strlen(s);
+	h = 0x9e3779b97f4a7c15ULL ^ len;
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, sizeof(w));
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	if (i < len) {
+		w = 0;
+		memcpy(&w, s + i, len - i);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+		h ^= h >> 29;
+	}
 
-	return (h);
+	return ((u_int32_t)(h ^ (h >> 32)));
 }

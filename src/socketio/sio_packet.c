@@ -27,6 +27,11 @@ static int	js_utf8(struct jscan *);
 static int	js_placeholder_num(const char *, const char *, int);
 static int	payload_valid(int, const char *, size_t);
 
+/* Bytes a JSON string holds as they are: printable ASCII but " and \\. */
+static const u_int8_t js_plain[256] = {
+	[0x20] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1
+};
+
 static const char *reserved_events[] = {
 	"connect", "connect_error", "disconnect", "disconnecting",
 	"newListener", "removeListener", NULL
@@ -503,11 +508,20 @@ js_array(struct jscan *js)
 static int
 js_string(struct jscan *js)
 {
+	const u_int8_t	*p, *end = (const u_int8_t *)js->end;
 	u_int8_t	c;
 	int		k;
 
 	js->p++;
 	while (js->p < js->end) {
+		/* Runs of plain characters are the common case. */
+		p = (const u_int8_t *)js->p;
+		while (p < end && js_plain[*p])
+			p++;
+		js->p = (const char *)p;
+		if (js->p >= js->end)
+			break;
+
 		c = *js->p;
 		if (c == '"') {
 			js->p++;
