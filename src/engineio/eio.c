@@ -162,6 +162,7 @@ struct eio_wsconn {
 	int			kind;
 	int			dropped;	/* shut down for not reading */
 	int			dirty;		/* on dirty_q */
+	int			write_held;	/* see ws_hold_writes() */
 	struct connection	*c;
 	struct eio_session	*sess;
 	struct eio_relay	*relay;
@@ -239,6 +240,7 @@ static int	ws_backlogged(struct connection *);
 static void	ws_send(struct connection *, u_int8_t, const void *, size_t);
 static void	ws_clean(struct eio_wsconn *);
 static void	ws_flush_fire(void *, u_int64_t);
+static void	ws_hold_writes(struct connection *);
 
 static void	upgrade_timeouts(struct eio_squeue *, u_int64_t);
 static void	wake(struct http_request *);
@@ -768,7 +770,7 @@ eio_ws_accept(struct http_request *req, struct eio_wsconn *wc)
 	req->owner->hdlr_extra = wc;
 	kore_websocket_handshake(req, "rt_ws_connect", "rt_ws_message",
 	    "rt_ws_disconnect");
-	wsr_install(req->owner, &wc->reader);
+	wsr_install(req->owner, &wc->reader, ws_hold_writes);
 }
 
 static int
@@ -1569,6 +1571,10 @@ ws_clean(struct eio_wsconn *wc)
 		TAILQ_REMOVE(&dirty_q, wc, dlist);
 		wc->dirty = 0;
 	}
+	if (wc->write_held) {
+		wc->c->evt.flags |= KORE_EVENT_WRITE;
+		wc->write_held = 0;
+	}
 }
 
 /*
@@ -1586,6 +1592,25 @@ ws_flush_fire(void *arg, u_int64_t now)
 		ws_clean(wc);
 		if (!net_send_flush(wc->c))
 			kore_connection_disconnect(wc->c);
+	}
+}
+
+/*
+ * Kore flushes a connection's send queue whenever it handles an event
+ * on it while the socket is writable. A client whose frames were read
+ * after its peer's in the same pass was then written twice: once when
+ * its own read came (its acks so far), once at the end (the rest).
+ * After a read, a connection with frames waiting for ws_flush_fire()
+ * hides its writability from Kore until then: one send per pass.
+ */
+static void
+ws_hold_writes(struct connection *c)
+{
+	struct eio_wsconn	*wc = c->hdlr_extra;
+
+	if (wc != NULL && wc->dirty && (c->evt.flags & KORE_EVENT_WRITE)) {
+		c->evt.flags &= ~KORE_EVENT_WRITE;
+		wc->write_held = 1;
 	}
 }
 

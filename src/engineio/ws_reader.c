@@ -39,11 +39,13 @@ static void	wsr_free(struct wsr *);
 static u_int8_t		wsr_buf[WSR_BUFSZ];
 
 void
-wsr_install(struct connection *c, struct wsr *r)
+wsr_install(struct connection *c, struct wsr *r,
+    void (*drained)(struct connection *))
 {
 	struct netbuf	*nb = c->rnb;
 
 	memset(r, 0, sizeof(*r));
+	r->drained = drained;
 
 	/* The connect callback may have closed it already. */
 	if (c->proto != CONN_PROTO_WEBSOCKET ||
@@ -123,6 +125,8 @@ wsr_recv(struct netbuf *nb)
 		return (KORE_RESULT_ERROR);
 
 	wsr_carry(r, data, off, n);
+	if (r->drained != NULL)
+		r->drained(c);
 
 	/*
 	 * A short read drained the socket: skip the recv(2) that would

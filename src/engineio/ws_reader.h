@@ -30,10 +30,13 @@ struct wsr {
 	u_int8_t	frag_op;
 	int		busy;		/* frames are being handed out */
 	int		released;
+	/* After the frames of one read were handed out (may be NULL). */
+	void		(*drained)(struct connection *);
 };
 
 /* Right after kore_websocket_handshake() succeeded. */
-void	wsr_install(struct connection *, struct wsr *);
+void	wsr_install(struct connection *, struct wsr *,
+	    void (*)(struct connection *));
 
 /*
  * From the ws_disconnect callback, before Kore frees the connection:
