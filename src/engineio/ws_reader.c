@@ -131,9 +131,10 @@ wsr_recv(struct netbuf *nb)
 	/*
 	 * A short read drained the socket: skip the recv(2) that would
 	 * only say EAGAIN. The socket is edge-triggered, so bytes that
-	 * arrive from now on raise a new read event.
+	 * arrive from now on raise a new read event. Not with TLS in Kore:
+	 * SSL_read returns a record at a time and may hold more already.
 	 */
-	if (got < WSR_BUFSZ)
+	if (got < WSR_BUFSZ && c->read == net_read)
 		c->evt.flags &= ~KORE_EVENT_READ;
 
 	return (KORE_RESULT_OK);
