@@ -111,6 +111,9 @@ static struct metrics_series	*metrics_series(enum metric_id, u_int16_t,
 			    const char *, int);
 static int		metrics_labels(enum metric_id, va_list, char *,
 			    size_t);
+static struct metrics_series	*metrics_counter_v(enum metric_id, va_list);
+static void		metrics_series_add(struct metrics_series *,
+			    u_int64_t);
 static u_int32_t	metrics_hash(enum metric_id, u_int16_t, const char *);
 static int64_t		metrics_gauge_sum(const struct metrics_series *);
 static int		metrics_render_metric(FILE *, enum metric_id);
@@ -176,60 +179,40 @@ metrics_worker_init(u_int16_t id)
 void
 metrics_inc(enum metric_id id, ...)
 {
-	struct metrics_series	*s;
 	va_list		ap;
-	char		labels[METRICS_LABELS_MAX];
-	int		r;
 
 	va_start(ap, id);
-	r = metrics_labels(id, ap, labels, sizeof(labels));
+	metrics_series_add(metrics_counter_v(id, ap), 1);
 	va_end(ap);
-	if (r == -1 || defs[id].kind != KIND_COUNTER)
-		return;
-
-	if ((s = metrics_series(id, 0, labels, 1)) != NULL)
-		__atomic_add_fetch(&s->value, 1, __ATOMIC_RELAXED);
 }
 
 struct metrics_series *
 metrics_counter(enum metric_id id, ...)
 {
-	va_list		ap;
-	char		labels[METRICS_LABELS_MAX];
-	int		r;
+	struct metrics_series	*s;
+	va_list			ap;
 
 	va_start(ap, id);
-	r = metrics_labels(id, ap, labels, sizeof(labels));
+	s = metrics_counter_v(id, ap);
 	va_end(ap);
-	if (r == -1 || defs[id].kind != KIND_COUNTER)
-		return (NULL);
 
-	return (metrics_series(id, 0, labels, 1));
+	return (s);
 }
 
 void
 metrics_series_inc(struct metrics_series *s)
 {
-	if (s != NULL)
-		__atomic_add_fetch(&s->value, 1, __ATOMIC_RELAXED);
+	metrics_series_add(s, 1);
 }
 
 void
 metrics_add(enum metric_id id, u_int64_t n, ...)
 {
-	struct metrics_series	*s;
 	va_list		ap;
-	char		labels[METRICS_LABELS_MAX];
-	int		r;
 
 	va_start(ap, n);
-	r = metrics_labels(id, ap, labels, sizeof(labels));
+	metrics_series_add(metrics_counter_v(id, ap), n);
 	va_end(ap);
-	if (r == -1 || defs[id].kind != KIND_COUNTER)
-		return;
-
-	if ((s = metrics_series(id, 0, labels, 1)) != NULL)
-		__atomic_add_fetch(&s->value, (int64_t)n, __ATOMIC_RELAXED);
 }
 
 void
@@ -410,6 +393,26 @@ metrics_series(enum metric_id id, u_int16_t wrk, const char *labels,
 
 	__atomic_add_fetch(&shm->dropped, 1, __ATOMIC_RELAXED);
 	return (NULL);
+}
+
+/* A counter's series for the label values in ap (NULL: not a counter). */
+static struct metrics_series *
+metrics_counter_v(enum metric_id id, va_list ap)
+{
+	char		labels[METRICS_LABELS_MAX];
+
+	if (metrics_labels(id, ap, labels, sizeof(labels)) == -1 ||
+	    defs[id].kind != KIND_COUNTER)
+		return (NULL);
+
+	return (metrics_series(id, 0, labels, 1));
+}
+
+static void
+metrics_series_add(struct metrics_series *s, u_int64_t n)
+{
+	if (s != NULL)
+		__atomic_add_fetch(&s->value, (int64_t)n, __ATOMIC_RELAXED);
 }
 
 /* The metric's label values from the arguments, joined with '\x1f'. */

@@ -47,6 +47,18 @@ client_frame(u_int8_t *out, int fin, int op, const char *payload,
 	return (n + len);
 }
 
+/* The header of buf parses complete, with these fields. */
+static void
+expect_frame(const u_int8_t *buf, size_t n, int fin, int op, size_t hlen,
+    u_int64_t len, struct ws_frame *f)
+{
+	assert_int_equal(ws_frame_header(buf, n, MAX, f), WS_FRAME_OK);
+	assert_int_equal(f->fin, fin);
+	assert_int_equal(f->op, op);
+	assert_int_equal(f->hlen, hlen);
+	assert_int_equal(f->len, len);
+}
+
 static void
 test_small_text_frame(void **state)
 {
@@ -55,11 +67,7 @@ test_small_text_frame(void **state)
 	size_t		n;
 
 	n = client_frame(buf, 1, WS_OP_TEXT, "42/chat,[\"x\"]", 13);
-	assert_int_equal(ws_frame_header(buf, n, MAX, &f), WS_FRAME_OK);
-	assert_int_equal(f.fin, 1);
-	assert_int_equal(f.op, WS_OP_TEXT);
-	assert_int_equal(f.hlen, 6);
-	assert_int_equal(f.len, 13);
+	expect_frame(buf, n, 1, WS_OP_TEXT, 6, 13, &f);
 	ws_frame_unmask(buf + f.hlen, f.len, f.mask);
 	assert_memory_equal(buf + f.hlen, "42/chat,[\"x\"]", 13);
 }
@@ -142,8 +150,7 @@ test_protocol_errors(void **state)
 
 	/* A ping of 125 bytes is fine. */
 	n = client_frame(buf, 1, WS_OP_PING, big, 125);
-	assert_int_equal(ws_frame_header(buf, n, MAX, &f), WS_FRAME_OK);
-	assert_int_equal(f.op, WS_OP_PING);
+	expect_frame(buf, n, 1, WS_OP_PING, 6, 125, &f);
 }
 
 static void
@@ -154,14 +161,10 @@ test_fragments_parse(void **state)
 	size_t		n;
 
 	n = client_frame(buf, 0, WS_OP_TEXT, "42/ch", 5);
-	assert_int_equal(ws_frame_header(buf, n, MAX, &f), WS_FRAME_OK);
-	assert_int_equal(f.fin, 0);
-	assert_int_equal(f.op, WS_OP_TEXT);
+	expect_frame(buf, n, 0, WS_OP_TEXT, 6, 5, &f);
 
 	n = client_frame(buf, 1, WS_OP_CONT, "at", 2);
-	assert_int_equal(ws_frame_header(buf, n, MAX, &f), WS_FRAME_OK);
-	assert_int_equal(f.fin, 1);
-	assert_int_equal(f.op, WS_OP_CONT);
+	expect_frame(buf, n, 1, WS_OP_CONT, 6, 2, &f);
 }
 
 /* Every length and alignment against the byte-by-byte definition. */
