@@ -211,6 +211,7 @@ static struct eio_session	*sess_new(const struct eio_server *,
 static struct eio_session	*sess_find(const char *);
 static void	sess_opened(struct eio_session *);
 static int	sess_expired(struct eio_session *, u_int64_t);
+static int	sess_polling(struct eio_session *, struct eio_ep *);
 static void	sess_get(struct eio_session *, struct eio_ep *);
 static void	sess_post(struct eio_session *, struct eio_ep *,
 		    const u_int8_t *, size_t);
@@ -1055,6 +1056,22 @@ sess_expired(struct eio_session *s, u_int64_t now)
 	return (0);
 }
 
+/* An open polling session; else the reference server's error goes out. */
+static int
+sess_polling(struct eio_session *s, struct eio_ep *from)
+{
+	if (s->state != S_OPEN) {
+		ep_error(from, ERR_SID);
+		return (0);
+	}
+	if (s->transport != T_POLLING) {
+		ep_error(from, ERR_BAD_REQUEST);
+		return (0);
+	}
+
+	return (1);
+}
+
 static void
 sess_get(struct eio_session *s, struct eio_ep *from)
 {
@@ -1069,15 +1086,8 @@ sess_get(struct eio_session *s, struct eio_ep *from)
 		return;
 	}
 
-	if (s->state != S_OPEN) {
-		ep_error(from, ERR_SID);
+	if (!sess_polling(s, from))
 		return;
-	}
-
-	if (s->transport != T_POLLING) {
-		ep_error(from, ERR_BAD_REQUEST);
-		return;
-	}
 
 	if (s->poll.kind != EP_NONE) {
 		ep_answer(from, 400, CT_NONE, NULL, 0);
@@ -1127,14 +1137,8 @@ sess_post(struct eio_session *s, struct eio_ep *from, const u_int8_t *body,
 		ep_answer(from, 200, CT_HTML, "ok", 2);
 		return;
 	}
-	if (s->state != S_OPEN) {
-		ep_error(from, ERR_SID);
+	if (!sess_polling(s, from))
 		return;
-	}
-	if (s->transport != T_POLLING) {
-		ep_error(from, ERR_BAD_REQUEST);
-		return;
-	}
 
 	eio_buf_init(&scratch);
 	off = 0;

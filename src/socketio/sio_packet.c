@@ -26,6 +26,7 @@ static void	js_ws(struct jscan *);
 static int	js_utf8(struct jscan *);
 static int	js_placeholder_num(const char *, const char *, int);
 static int	payload_valid(int, const char *, size_t);
+static int	hex4(const char *, u_int32_t *);
 
 /* Bytes a JSON string holds as they are: printable ASCII but " and \\. */
 static const u_int8_t js_plain[256] = {
@@ -199,7 +200,6 @@ sio_json_unescape(const char *s, size_t len, char *out, size_t outlen)
 {
 	size_t		i, o;
 	u_int32_t	cp, lo;
-	int		k, h;
 
 	if (len < 2 || s[0] != '"' || s[len - 1] != '"' || outlen == 0)
 		return (-1);
@@ -226,36 +226,14 @@ sio_json_unescape(const char *s, size_t len, char *out, size_t outlen)
 		case 'u':
 			if (i + 4 > len - 2)
 				return (-1);
-			cp = 0;
-			for (k = 1; k <= 4; k++) {
-				h = s[i + k];
-				if (h >= '0' && h <= '9')
-					h -= '0';
-				else if (h >= 'a' && h <= 'f')
-					h -= 'a' - 10;
-				else if (h >= 'A' && h <= 'F')
-					h -= 'A' - 10;
-				else
-					return (-1);
-				cp = (cp << 4) | h;
-			}
+			if (hex4(s + i + 1, &cp) == -1)
+				return (-1);
 			i += 4;
 			/* A surrogate pair becomes one code point. */
 			if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < len - 1 &&
 			    s[i + 1] == '\\' && s[i + 2] == 'u') {
-				lo = 0;
-				for (k = 3; k <= 6; k++) {
-					h = s[i + k];
-					if (h >= '0' && h <= '9')
-						h -= '0';
-					else if (h >= 'a' && h <= 'f')
-						h -= 'a' - 10;
-					else if (h >= 'A' && h <= 'F')
-						h -= 'A' - 10;
-					else
-						return (-1);
-					lo = (lo << 4) | h;
-				}
+				if (hex4(s + i + 3, &lo) == -1)
+					return (-1);
 				if (lo >= 0xdc00 && lo <= 0xdfff) {
 					cp = 0x10000 + ((cp - 0xd800) << 10) +
 					    (lo - 0xdc00);
@@ -329,6 +307,29 @@ sio_event_reserved(const char *name)
 }
 
 /* socket.io-parser's Decoder.isPayloadValid(). */
+/* Four hex digits (the XXXX of \uXXXX) as a number. */
+static int
+hex4(const char *p, u_int32_t *out)
+{
+	int		k, h;
+
+	*out = 0;
+	for (k = 0; k < 4; k++) {
+		h = p[k];
+		if (h >= '0' && h <= '9')
+			h -= '0';
+		else if (h >= 'a' && h <= 'f')
+			h -= 'a' - 10;
+		else if (h >= 'A' && h <= 'F')
+			h -= 'A' - 10;
+		else
+			return (-1);
+		*out = (*out << 4) | h;
+	}
+
+	return (0);
+}
+
 static int
 payload_valid(int type, const char *s, size_t len)
 {
