@@ -40,6 +40,10 @@ static void	rm_read(struct api_ctx *);
 static void	rm_react(struct api_ctx *);
 static void	rm_unreact(struct api_ctx *);
 static void	rm_reads(struct api_ctx *);
+static void	rm_show(struct api_ctx *, int (*)(const struct api_user *,
+		    const bson_oid_t *, struct json *, char *, size_t));
+static void	rm_change(struct api_ctx *, int (*)(const struct api_user *,
+		    const bson_oid_t *, struct evq *, char *, size_t));
 static int	rm_limit(struct api_ctx *);
 static void	rm_client_id(struct valid *, yajl_val, struct msg_input *);
 static char	*rm_optional_text(struct valid *, yajl_val, const char *,
@@ -390,14 +394,7 @@ rm_search(struct api_ctx *ctx)
 static void
 rm_get(struct api_ctx *ctx)
 {
-	bson_oid_t	mid;
-	char		err[256];
-
-	if (api_param_oid(ctx, 0, &mid) == -1)
-		return;
-
-	api_domain_reply(ctx, msg_get(&ctx->user, &mid, api_out(ctx), err,
-	    sizeof(err)), err);
+	rm_show(ctx, msg_get);
 }
 
 static void
@@ -431,27 +428,13 @@ rm_edit(struct api_ctx *ctx)
 static void
 rm_delete(struct api_ctx *ctx)
 {
-	bson_oid_t	mid;
-	char		err[256];
-
-	if (api_param_oid(ctx, 0, &mid) == -1)
-		return;
-
-	api_domain_reply(ctx, msg_delete(&ctx->user, &mid, &ctx->events, err,
-	    sizeof(err)), err);
+	rm_change(ctx, msg_delete);
 }
 
 static void
 rm_hide(struct api_ctx *ctx)
 {
-	bson_oid_t	mid;
-	char		err[256];
-
-	if (api_param_oid(ctx, 0, &mid) == -1)
-		return;
-
-	api_domain_reply(ctx, msg_hide(&ctx->user, &mid, &ctx->events, err,
-	    sizeof(err)), err);
+	rm_change(ctx, msg_hide);
 }
 
 static void
@@ -510,13 +493,36 @@ rm_unreact(struct api_ctx *ctx)
 static void
 rm_reads(struct api_ctx *ctx)
 {
+	rm_show(ctx, msg_reads);
+}
+
+/* The message named by the route's id, written by show into the answer. */
+static void
+rm_show(struct api_ctx *ctx, int (*show)(const struct api_user *,
+    const bson_oid_t *, struct json *, char *, size_t))
+{
 	bson_oid_t	mid;
 	char		err[256];
 
 	if (api_param_oid(ctx, 0, &mid) == -1)
 		return;
 
-	api_domain_reply(ctx, msg_reads(&ctx->user, &mid, api_out(ctx), err,
+	api_domain_reply(ctx, show(&ctx->user, &mid, api_out(ctx), err,
+	    sizeof(err)), err);
+}
+
+/* The message named by the route's id, changed by change (204, events). */
+static void
+rm_change(struct api_ctx *ctx, int (*change)(const struct api_user *,
+    const bson_oid_t *, struct evq *, char *, size_t))
+{
+	bson_oid_t	mid;
+	char		err[256];
+
+	if (api_param_oid(ctx, 0, &mid) == -1)
+		return;
+
+	api_domain_reply(ctx, change(&ctx->user, &mid, &ctx->events, err,
 	    sizeof(err)), err);
 }
 
