@@ -10,8 +10,8 @@
 #include <sodium.h>
 
 #include "engineio/eio_packet.h"
+#include "lib/text.h"
 
-static int	hex_value(int);
 static void	b64url_encode(const u_int8_t *, size_t, char *);
 
 void
@@ -287,8 +287,8 @@ eio_query_get(const char *qs, const char *name, char *out, size_t outlen)
 			if (*p == '+') {
 				out[o++] = ' ';
 			} else if (*p == '%' && end - p >= 3 &&
-			    (hi = hex_value(p[1])) != -1 &&
-			    (lo = hex_value(p[2])) != -1) {
+			    (hi = text_hex_digit(p[1])) != -1 &&
+			    (lo = text_hex_digit(p[2])) != -1) {
 				out[o++] = (hi << 4) | lo;
 				p += 2;
 			} else {
@@ -312,15 +312,3 @@ b64url_encode(const u_int8_t *in, size_t len, char *out)
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}

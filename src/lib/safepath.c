@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "lib/safepath.h"
+#include "lib/text.h"
 
-static int	safepath_hex(int);
 static int	safepath_segment_ok(const char *, size_t);
 
 int
@@ -39,8 +39,8 @@ safepath_decode(const char *raw, char *out, size_t outlen, int *dir)
 			out[o++] = *p;
 			continue;
 		}
-		if ((hi = safepath_hex(p[1])) == -1 ||
-		    (lo = safepath_hex(p[2])) == -1 || (hi | lo) == 0)
+		if ((hi = text_hex_digit(p[1])) == -1 ||
+		    (lo = text_hex_digit(p[2])) == -1 || (hi | lo) == 0)
 			return (-1);
 		out[o++] = (char)(hi << 4 | lo);
 		p += 2;
@@ -127,18 +127,6 @@ safepath_open(const char *root, const char *rel, struct stat *st)
 	errno = saved;
 
 	return (fd);
-}
-
-static int
-safepath_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
 }
 
 static int

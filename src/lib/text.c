@@ -170,3 +170,15 @@ text_is_space(u_int32_t cp)
 		return (cp >= 0x2000 && cp <= 0x200b);
 	}
 }
+
+int
+text_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}

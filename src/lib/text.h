@@ -32,4 +32,7 @@ size_t	text_utf8_len(const char *);
  */
 char	*text_regex_escape(const char *);
 
+/* The value of a hex digit (either case), or -1. */
+int	text_hex_digit(int);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "socketio/sio_packet.h"
+#include "lib/text.h"
 
 struct jscan {
 	const char	*p;
@@ -315,14 +316,7 @@ hex4(const char *p, u_int32_t *out)
 
 	*out = 0;
 	for (k = 0; k < 4; k++) {
-		h = p[k];
-		if (h >= '0' && h <= '9')
-			h -= '0';
-		else if (h >= 'a' && h <= 'f')
-			h -= 'a' - 10;
-		else if (h >= 'A' && h <= 'F')
-			h -= 'A' - 10;
-		else
+		if ((h = text_hex_digit((u_int8_t)p[k])) == -1)
 			return (-1);
 		*out = (*out << 4) | h;
 	}
