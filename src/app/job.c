@@ -19,7 +19,13 @@ struct job {
 	TAILQ_ENTRY(job)	list;
 };
 
+struct job_timer {
+	void			(*fn)(void *);
+	void			*arg;
+};
+
 static void	job_launch(struct job *);
+static void	job_timer_fired(void *, u_int64_t);
 static int	job_entry(struct kore_task *);
 static void	job_finished(struct kore_task *);
 
@@ -48,6 +54,18 @@ job_start(void (*run)(void *), void (*done)(void *), void *arg)
 	}
 
 	return (0);
+}
+
+void
+job_after(int64_t ms, void (*fn)(void *), void *arg)
+{
+	struct job_timer	*t;
+
+	t = kore_calloc(1, sizeof(*t));
+	t->fn = fn;
+	t->arg = arg;
+	(void)kore_timer_add(job_timer_fired, ms > 0 ? (u_int64_t)ms : 1, t,
+	    KORE_TIMER_ONESHOT);
 }
 
 int
@@ -107,4 +125,14 @@ job_finished(struct kore_task *t)
 		j->done(j->arg);
 	kore_free(j);
 	job_slot_give();
+}
+
+static void
+job_timer_fired(void *arg, u_int64_t now)
+{
+	struct job_timer	*t = arg;
+
+	(void)now;
+	t->fn(t->arg);
+	kore_free(t);
 }

@@ -15,6 +15,9 @@
 #ifndef LNK_APP_JOB_H
 #define LNK_APP_JOB_H
 
+#include <sys/types.h>
+#include <stdint.h>
+
 #define JOB_SLOTS	256
 #define JOB_QUEUE_MAX	20000
 
@@ -25,6 +28,9 @@
  * answers "busy".
  */
 int	job_start(void (*)(void *), void (*)(void *), void *);
+
+/* fn(arg) on the worker's loop in ms milliseconds (once). */
+void	job_after(int64_t, void (*)(void *), void *);
 
 /* A slot for a task the caller creates itself (api.c); 0 when none. */
 int	job_slot_take(void);

@@ -23,9 +23,11 @@
 #include "app/job.h"
 #include "chat/chat.h"
 #include "domain/conversation_service.h"
+#include "domain/domain.h"
 #include "http/guard.h"
 #include "lib/json.h"
 #include "lib/token.h"
+#include "socketio/bus.h"
 #include "socketio/sio.h"
 #include "store/doclist.h"
 
@@ -62,6 +64,7 @@ chat_init(void)
 {
 	TAILQ_INIT(&chat_clients);
 	chat_events_init();
+	bus_on_note(dom_note);
 	(void)sio_namespace_register(CHAT_NAMESPACE, &chat_ops);
 }
 

@@ -47,6 +47,7 @@ struct chat_op {
 	struct json		out;
 	int			has_out;
 	struct evq		ev;
+	struct msg_draft	*draft;		/* OP_SEND, to commit */
 };
 
 /*
@@ -76,6 +77,9 @@ static struct chat_op	*op_new(int, struct sio_socket *,
 			    const struct sio_event *);
 static void	op_run(void *);
 static void	op_done(void *);
+static void	op_committed(void *, const struct msg_result *);
+static void	op_ack(struct sio_socket *, struct chat_op *, int,
+		    const char *, struct json *);
 static void	op_send(struct chat_op *);
 static void	op_start(struct sio_socket *, const struct sio_event *,
 		    struct chat_op *);
@@ -428,9 +432,8 @@ op_send(struct chat_op *op)
 			    v.msgs[i]);
 		}
 	} else {
-		op->status = msg_send(&op->user, &op->conv, &in, &op->out,
-		    &op->ev, op->err, sizeof(op->err));
-		op->has_out = op->status < 300;
+		op->status = msg_send(&op->user, &op->conv, &in, &op->draft,
+		    op->err, sizeof(op->err));
 	}
 	msg_input_free(&in);
 
@@ -444,10 +447,13 @@ op_done(void *arg)
 {
 	struct chat_op		*op = arg;
 	struct sio_socket	*s;
-	struct json		j;
-	const u_int8_t		*data;
-	size_t			len;
 	char			hex[25], room[CHAT_ROOM_LEN];
+
+	/* A checked send waits for its batch, sender or not. */
+	if (op->status == MSG_PENDING) {
+		msg_commit(op->draft, op_committed, op);
+		return;
+	}
 
 	/* Stored: announce it even if the sender has gone meanwhile. */
 	if (!TAILQ_EMPTY(&op->ev))
@@ -462,31 +468,56 @@ op_done(void *arg)
 		sio_join(s, room);
 	}
 
+	op_ack(s, op, op->status, op->err, op->has_out ? &op->out : NULL);
+
+out:
+	op_free(op);
+}
+
+/* The send's batch is stored and announced: the sender's ack. */
+static void
+op_committed(void *arg, const struct msg_result *res)
+{
+	struct chat_op		*op = arg;
+	struct sio_socket	*s;
+
+	if ((s = sio_socket_find(op->sock)) != NULL)
+		op_ack(s, op, res->status, res->err, res->status < 300 ?
+		    (struct json *)&res->out : NULL);
+	op_free(op);
+}
+
+/* {success: true[, message]} or {success: false, error}. */
+static void
+op_ack(struct sio_socket *s, struct chat_op *op, int status, const char *err,
+    struct json *out)
+{
+	struct json	j;
+	const u_int8_t	*data;
+	size_t		len;
+
 	if (!op->has_ack)
-		goto out;
+		return;
 
 	json_init(&j);
 	json_obj_open(&j);
-	if (op->status >= 200 && op->status < 300) {
+	if (status >= 200 && status < 300) {
 		json_kbool(&j, "success", 1);
-		if (op->has_out) {
-			data = json_data(&op->out, &len);
+		if (out != NULL) {
+			data = json_data(out, &len);
 			json_key(&j, "message");
 			json_raw(&j, (const char *)data, len);
 		}
 	} else {
 		json_kbool(&j, "success", 0);
-		json_kstr(&j, "error", op->status == 429 ?
-		    "Rate limit exceeded" : op->err[0] != '\0' ? op->err :
+		json_kstr(&j, "error", status == 429 ?
+		    "Rate limit exceeded" : err[0] != '\0' ? err :
 		    "Request failed");
 	}
 	json_obj_close(&j);
 	data = json_data(&j, &len);
 	sio_ack(s, op->ack_id, (const char *)data, len);
 	json_free(&j);
-
-out:
-	op_free(op);
 }
 
 static void

@@ -9,12 +9,29 @@
 
 #include "domain/chat_json.h"
 #include "lib/json.h"
+#include "store/conversations.h"
+#include "store/doc.h"
 #include "store/doclist.h"
 #include "store/store.h"
 #include "store/users.h"
 
 static void	cj_conversation_fields(struct json *, const bson_t *,
 		    const struct userset *);
+static int	cj_field(struct json *, const bson_t *, const char *,
+		    const char *);
+static void	cj_field_as(struct json *, const bson_t *, const char *,
+		    const char *);
+static void	cj_map_fields(struct json *, const bson_t *, const char *);
+
+/* What cj_message writes itself; internal ones are never written. */
+static const char *const msg_fields[] = {
+	"_id", "conversationId", "senderId", "content", "type", "metadata",
+	"readBy", "reactions", "reactionTypes", "replyToId", "editedAt",
+	"deletedAt", "deletedFor", "isForwarded", "forwardedFromId", "seq",
+	"clientMessageId", "createdAt", "updatedAt", "bucket", "__v", NULL
+};
+static const char *const cj_hidden[] = { "bucket", "__v", NULL };
+
 static const bson_t *cj_find_doc(const struct doclist *, const bson_oid_t *);
 static void	cj_oid_array(struct json *, const bson_iter_t *,
 		    const struct userset *);
@@ -164,41 +181,95 @@ cj_user_brief(struct json *j, const struct userset *s, const bson_oid_t *oid)
 	json_obj_close(j);
 }
 
+/*
+ * MSG in the peer's field order. Stored documents keep only what a
+ * message has (store/messages.h): what is absent is written empty, the
+ * sender's own read is its creation, and bucket stays internal.
+ */
 void
 cj_message(struct json *j, const bson_t *msg, const struct userset *users,
     const struct doclist *replies, const struct doclist *convs)
 {
 	bson_iter_t	it;
 	const bson_t	*reply, *conv;
+	bson_oid_t	oid, sender;
 	const char	*key;
+	char		hex[25];
+	size_t		i;
+	int		has_sender;
 
 	json_obj_open(j);
-	if (!bson_iter_init(&it, msg)) {
-		json_obj_close(j);
-		return;
+
+	if (bson_iter_init_find(&it, msg, "_id")) {
+		json_key(j, "_id");
+		json_bson_value(j, &it);
+		json_key(j, "id");
+		json_bson_value(j, &it);
 	}
 
-	while (bson_iter_next(&it)) {
-		key = bson_iter_key(&it);
-		json_key(j, key);
-
-		if (!strcmp(key, "senderId") && BSON_ITER_HOLDS_OID(&it)) {
-			cj_user(j, users, bson_iter_oid(&it));
-		} else if (!strcmp(key, "replyToId") &&
-		    BSON_ITER_HOLDS_OID(&it) && replies != NULL &&
-		    (reply = cj_find_doc(replies, bson_iter_oid(&it))) != NULL) {
-			/* The stored reply, blanked already if deleted. */
-			json_bson_doc(j, reply, NULL);
-		} else if (!strcmp(key, "conversationId") &&
-		    BSON_ITER_HOLDS_OID(&it) && convs != NULL &&
-		    (conv = cj_find_doc(convs, bson_iter_oid(&it))) != NULL) {
+	if (doc_oid(msg, "conversationId", &oid)) {
+		json_key(j, "conversationId");
+		if (convs != NULL && (conv = cj_find_doc(convs, &oid)) != NULL)
 			cj_conversation(j, conv, NULL);
-		} else {
-			json_bson_value(j, &it);
-		}
+		else
+			json_oid(j, &oid);
+	}
 
-		if (!strcmp(key, "_id")) {
-			json_key(j, "id");
+	has_sender = doc_oid(msg, "senderId", &sender);
+	if (has_sender) {
+		json_key(j, "senderId");
+		cj_user(j, users, &sender);
+	}
+
+	cj_field(j, msg, "content", NULL);
+	cj_field(j, msg, "type", NULL);
+	cj_field(j, msg, "metadata", NULL);
+
+	json_key(j, "readBy");
+	json_obj_open(j);
+	if (has_sender && !doc_map_has(msg, "readBy", &sender)) {
+		bson_oid_to_string(&sender, hex);
+		json_key(j, hex);
+		json_date(j, doc_date(msg, "createdAt", 0));
+	}
+	cj_map_fields(j, msg, "readBy");
+	json_obj_close(j);
+
+	cj_field(j, msg, "reactions", "[]");
+	cj_field(j, msg, "reactionTypes", "{}");
+
+	if (doc_oid(msg, "replyToId", &oid)) {
+		json_key(j, "replyToId");
+		/* The stored reply, blanked already if deleted. */
+		if (replies != NULL &&
+		    (reply = cj_find_doc(replies, &oid)) != NULL)
+			json_bson_doc(j, reply, cj_hidden);
+		else
+			json_oid(j, &oid);
+	}
+
+	cj_field(j, msg, "editedAt", NULL);
+	cj_field(j, msg, "deletedAt", NULL);
+	cj_field(j, msg, "deletedFor", "[]");
+	json_kbool(j, "isForwarded", doc_bool(msg, "isForwarded", 0));
+	cj_field(j, msg, "forwardedFromId", NULL);
+	cj_field(j, msg, "seq", NULL);
+	cj_field(j, msg, "clientMessageId", NULL);
+	cj_field(j, msg, "createdAt", NULL);
+	if (!cj_field(j, msg, "updatedAt", NULL))
+		cj_field_as(j, msg, "createdAt", "updatedAt");
+
+	/* Anything else a document carries (older shapes) as it is. */
+	if (bson_iter_init(&it, msg)) {
+		while (bson_iter_next(&it)) {
+			key = bson_iter_key(&it);
+			for (i = 0; msg_fields[i] != NULL; i++) {
+				if (!strcmp(msg_fields[i], key))
+					break;
+			}
+			if (msg_fields[i] != NULL)
+				continue;
+			json_key(j, key);
 			json_bson_value(j, &it);
 		}
 	}
@@ -283,8 +354,8 @@ cj_conversation_fields(struct json *j, const bson_t *conv,
 	while (bson_iter_next(&it)) {
 		key = bson_iter_key(&it);
 
-		/* Internal: the dedupe key of direct conversations. */
-		if (!strcmp(key, "directKey"))
+		/* Bookkeeping: the dedupe key, the counters unread is from. */
+		if (convs_field_internal(key))
 			continue;
 
 		json_key(j, key);
@@ -308,7 +379,85 @@ cj_conversation_fields(struct json *j, const bson_t *conv,
 		}
 	}
 
+	json_key(j, "unreadCounts");
+	cj_unread_counts(j, conv);
 	json_kint(j, "participantCount", count);
+}
+
+/*
+ * {uid: n} for the participants, derived (store/conversations.h). Like
+ * the peer's stored map, a member appears once something was unread for
+ * them: now, or before their last read.
+ */
+void
+cj_unread_counts(struct json *j, const bson_t *conv)
+{
+	struct oidlist	parts;
+	char		hex[25];
+	int64_t		n;
+	size_t		i;
+
+	oidlist_init(&parts);
+	convs_doc_participants(conv, &parts);
+	json_obj_open(j);
+	for (i = 0; i < parts.n; i++) {
+		n = convs_doc_unread(conv, &parts.v[i]);
+		if (n == 0 &&
+		    doc_map_int(conv, "lastReadSeq", &parts.v[i], 0) == 0)
+			continue;
+		bson_oid_to_string(&parts.v[i], hex);
+		json_kint(j, hex, n);
+	}
+	json_obj_close(j);
+	oidlist_free(&parts);
+}
+
+/* key: value when doc has it; else key: empty (a JSON literal) or none. */
+static int
+cj_field(struct json *j, const bson_t *doc, const char *key,
+    const char *empty)
+{
+	bson_iter_t	it;
+
+	if (bson_iter_init_find(&it, doc, key) && !BSON_ITER_HOLDS_NULL(&it)) {
+		json_key(j, key);
+		json_bson_value(j, &it);
+		return (1);
+	}
+	if (empty != NULL) {
+		json_key(j, key);
+		json_raw(j, empty, strlen(empty));
+	}
+
+	return (0);
+}
+
+static void
+cj_field_as(struct json *j, const bson_t *doc, const char *key,
+    const char *as)
+{
+	bson_iter_t	it;
+
+	if (bson_iter_init_find(&it, doc, key)) {
+		json_key(j, as);
+		json_bson_value(j, &it);
+	}
+}
+
+/* The entries of the map at key, written into an open object. */
+static void
+cj_map_fields(struct json *j, const bson_t *doc, const char *key)
+{
+	bson_iter_t	it, map;
+
+	if (!bson_iter_init_find(&it, doc, key) ||
+	    !BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &map))
+		return;
+
+	while (bson_iter_next(&map)) {
+		json_key(j, bson_iter_key(&map));
+		json_bson_value(j, &map);
+	}
 }
 
 static void

@@ -53,6 +53,9 @@ void	cj_conversation(struct json *, const bson_t *, const struct userset *);
 void	cj_conversation_item(struct json *, const bson_t *,
 	    const struct userset *, const bson_t *);
 
+/* unreadCounts, derived from a stored conversation. */
+void	cj_unread_counts(struct json *, const bson_t *);
+
 /* PAGINATION: {page, limit, totalPages, totalCount, hasNext, hasPrev} */
 void	cj_pagination_fields(struct json *, int64_t, int64_t, int64_t);
 

@@ -18,6 +18,7 @@
 #include "lib/json.h"
 #include "lib/text.h"
 #include "store/conversations.h"
+#include "store/doc.h"
 #include "store/doclist.h"
 #include "store/messages.h"
 #include "store/store.h"
@@ -27,6 +28,8 @@ static int	conv_reopen(const struct api_user *, bson_t *, struct json *,
 		    struct evq *, char *, size_t);
 static int	conv_mark(const struct api_user *, const bson_oid_t *,
 		    const char *, int64_t, bson_t *, char *, size_t);
+static int	conv_partners_named(const struct oidlist *, const char *,
+		    struct oidlist *);
 static int	conv_group_changes(const bson_t *, const struct api_user *,
 		    const struct conv_update_in *, struct oidlist *,
 		    struct oidlist *, struct oidlist *, char *, size_t);
@@ -186,8 +189,8 @@ conv_list(const struct api_user *u, const struct conv_list_in *in,
 		q.pattern = pattern;
 		q.matched = &matched;
 		if ((ret = convs_partners_of(&u->oid, &partners)) != STORE_OK ||
-		    (ret = users_filter_by_name(partners.v, partners.n,
-		    pattern, &matched)) != STORE_OK) {
+		    (ret = conv_partners_named(&partners, in->search,
+		    &matched)) != STORE_OK) {
 			status = dom_store_fail(err, errlen, ret,
 			    conv_not_found);
 			goto done;
@@ -207,7 +210,7 @@ conv_list(const struct api_user *u, const struct conv_list_in *in,
 
 	for (i = 0; i < docs.n; i++) {
 		userset_add_field(&users, docs.docs[i], "participants");
-		if (convs_doc_oid(docs.docs[i], "lastMessageId", &oid))
+		if (doc_oid(docs.docs[i], "lastMessageId", &oid))
 			oidlist_add(&lastids, &oid);
 	}
 	if ((ret = msgs_find_many(&lastids, &last)) != STORE_OK) {
@@ -226,7 +229,7 @@ conv_list(const struct api_user *u, const struct conv_list_in *in,
 	json_arr_open(out);
 	for (i = 0; i < docs.n; i++) {
 		lm = NULL;
-		if (convs_doc_oid(docs.docs[i], "lastMessageId", &oid)) {
+		if (doc_oid(docs.docs[i], "lastMessageId", &oid)) {
 			for (k = 0; k < last.n; k++) {
 				if (bson_iter_init_find(&it, last.docs[k],
 				    "_id") && BSON_ITER_HOLDS_OID(&it) &&
@@ -337,7 +340,7 @@ conv_update(const struct api_user *u, const bson_oid_t *id,
 	g.participants = (added.n > 0 || removed.n > 0) ? &next : NULL;
 	g.added = &added;
 	g.removed = &removed;
-	g.seq = convs_doc_int(&doc, "seq", 0);
+	g.doc = &doc;
 	g.now = app_now_ms();
 
 	if ((ret = convs_update_group(id, &g)) != STORE_OK ||
@@ -354,6 +357,7 @@ conv_update(const struct api_user *u, const bson_oid_t *id,
 	 * learn about it too); added users join, then get the conversation.
 	 */
 	conv_event_room(target, sizeof(target), "conversation", id);
+	dom_note_changed(ev, "conv", id);
 	if (ev != NULL) {
 		conv_emit(ev, target, "conversation_updated",
 		    &after, NULL, 0);
@@ -426,6 +430,7 @@ conv_delete(const struct api_user *u, const bson_oid_t *id, struct evq *ev,
 	    errlen);
 	if (status != 200)
 		return (status);
+	dom_note_changed(ev, "conv", id);
 
 	/* Hidden for the caller: their sockets stop following it. */
 	conv_event_room(room, sizeof(room), "user", &u->oid);
@@ -453,7 +458,7 @@ conv_unread(const struct api_user *u, const bson_oid_t *id, struct json *out,
 	    200)
 		return (status);
 
-	n = convs_doc_map_int(&doc, "unreadCounts", &u->oid, 0);
+	n = convs_doc_unread(&doc, &u->oid);
 	bson_destroy(&doc);
 
 	bson_oid_to_string(id, hex);
@@ -480,13 +485,25 @@ int
 conv_check_participant(const bson_oid_t *id, const bson_oid_t *user,
     char *err, size_t errlen)
 {
-	bson_t		doc;
-	int		status;
+	struct convs_members	m;
 
-	if ((status = conv_load_visible(id, user, &doc, err, errlen)) == 200)
-		bson_destroy(&doc);
+	return (conv_members_visible(id, user, &m, err, errlen));
+}
 
-	return (status);
+/* The participant check from the membership memo (store/memo.h). */
+int
+conv_members_visible(const bson_oid_t *id, const bson_oid_t *user,
+    struct convs_members *m, char *err, size_t errlen)
+{
+	int		ret;
+
+	if ((ret = convs_members(id, m)) != STORE_OK)
+		return (dom_store_fail(err, errlen, ret, conv_not_found));
+
+	if (!convs_members_visible_to(m, user))
+		return (dom_fail(err, errlen, 404, "%s", conv_not_found));
+
+	return (200);
 }
 
 /*
@@ -537,7 +554,7 @@ conv_reopen(const struct api_user *u, bson_t *doc, struct json *out,
 	size_t			i;
 	int			ret;
 
-	(void)convs_doc_oid(doc, "_id", &id);
+	(void)doc_oid(doc, "_id", &id);
 
 	if (convs_doc_has_mark(doc, "deletedBy", &u->oid)) {
 		if (conv_lock(&id, &lk) == -1)
@@ -553,6 +570,7 @@ conv_reopen(const struct api_user *u, bson_t *doc, struct json *out,
 		bson_reinit(doc);
 		bson_copy_to_excluding_noinit(&after, doc, "", NULL);
 		bson_destroy(&after);
+		dom_note_changed(ev, "conv", &id);
 	}
 
 	oidlist_init(&parts);
@@ -665,7 +683,7 @@ conv_group_changes(const bson_t *doc, const struct api_user *u,
 		return (200);
 	}
 
-	has_admin = convs_doc_oid(doc, "groupAdmin", &admin);
+	has_admin = doc_oid(doc, "groupAdmin", &admin);
 	if (!has_admin || !bson_oid_equal(&admin, &u->oid))
 		return (dom_fail(err, errlen, 403,
 		    "Only group admin can update group settings"));
@@ -734,4 +752,26 @@ conv_group_changes(const bson_t *doc, const struct api_user *u,
 done:
 	oidlist_free(&cur);
 	return (status);
+}
+
+/* matched ← the partners whose name contains text (memo, not a scan). */
+static int
+conv_partners_named(const struct oidlist *partners, const char *text,
+    struct oidlist *matched)
+{
+	struct user_public	*v;
+	size_t			i;
+	int			ret;
+
+	if (partners->n == 0)
+		return (STORE_OK);
+	if ((v = calloc(partners->n, sizeof(*v))) == NULL)
+		abort();
+	for (i = 0; i < partners->n; i++)
+		bson_oid_copy(&partners->v[i], &v[i].oid);
+	if ((ret = users_load_public(v, partners->n)) == STORE_OK)
+		users_filter_by_name(v, partners->n, text, matched);
+	free(v);
+
+	return (ret);
 }

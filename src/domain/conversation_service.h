@@ -79,6 +79,10 @@ int	conv_unread(const struct api_user *, const bson_oid_t *,
  * conv_check_participant: 200, 404 "Conversation not found", or 503.
  */
 int	conv_rooms_of(const bson_oid_t *, struct oidlist *);
+/* The participant check from the membership memo; m filled on 200. */
+struct convs_members;
+int	conv_members_visible(const bson_oid_t *, const bson_oid_t *,
+	    struct convs_members *, char *, size_t);
 int	conv_check_participant(const bson_oid_t *, const bson_oid_t *, char *,
 	    size_t);
 

@@ -7,8 +7,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <string.h>
+
 #include "domain/domain.h"
+#include "domain/events.h"
+#include "store/conversations.h"
 #include "store/store.h"
+#include "store/users.h"
 
 int
 dom_fail(char *err, size_t errlen, int status, const char *fmt, ...)
@@ -38,4 +43,34 @@ dom_store_fail(char *err, size_t errlen, int ret, const char *notfound)
 	default:
 		return (dom_fail(err, errlen, 500, "Internal server error"));
 	}
+}
+
+/*
+ * A note from the bus (EVT_NOTE): another worker or node changed what
+ * this one keeps copies of (store/memo.h).
+ */
+void
+dom_note(const char *topic, const char *hex)
+{
+	bson_oid_t	oid;
+
+	if (strlen(hex) != 24 || !bson_oid_is_valid(hex, 24))
+		return;
+	bson_oid_init_from_string(&oid, hex);
+
+	if (!strcmp(topic, "conv"))
+		convs_forget(&oid);
+	else if (!strcmp(topic, "user"))
+		users_forget(&oid);
+}
+
+void
+dom_note_changed(struct evq *ev, const char *topic, const bson_oid_t *oid)
+{
+	char		hex[25];
+
+	if (ev == NULL)
+		return;
+	bson_oid_to_string(oid, hex);
+	evq_note(ev, topic, hex);
 }

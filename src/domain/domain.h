@@ -18,10 +18,21 @@
 #include <sys/types.h>
 #include <stddef.h>
 
+#include <bson/bson.h>
+
 /* err ← message; returns status. */
 int	dom_fail(char *, size_t, int, const char *, ...)
 	    __attribute__((format (printf, 4, 5)));
 /* A STORE_* error as a status (404 carries what). */
 int	dom_store_fail(char *, size_t, int, const char *);
+
+/*
+ * Copies of users and conversations (store/memo.h) on other workers and
+ * nodes: dom_note_changed() queues the note that a document changed,
+ * dom_note() is what the bus calls with it everywhere.
+ */
+struct evq;
+void	dom_note(const char *, const char *);
+void	dom_note_changed(struct evq *, const char *, const bson_oid_t *);
 
 #endif

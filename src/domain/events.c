@@ -75,6 +75,15 @@ evq_leave(struct evq *q, const char *room, const char *target)
 	(void)snprintf(e->arg, sizeof(e->arg), "%s", target);
 }
 
+void
+evq_note(struct evq *q, const char *topic, const char *arg)
+{
+	struct evt	*e;
+
+	e = evq_new(q, EVT_NOTE, topic);
+	(void)snprintf(e->arg, sizeof(e->arg), "%s", arg);
+}
+
 static struct evt *
 evq_new(struct evq *q, int kind, const char *room)
 {

@@ -7,6 +7,8 @@
  *  EVT_EMIT   emit event `name` with JSON array of args `data` to `room`
  *  EVT_JOIN   every socket in room `room` (e.g. "user:<id>") joins `arg`
  *  EVT_LEAVE  every socket in room `room` leaves `arg`
+ *  EVT_NOTE   every worker of every node hears `room` (a topic) about
+ *             `arg`: "conv" <id> / "user" <id> changed, drop copies
  * A JOIN placed before an EMIT is applied everywhere before that EMIT is
  * delivered (SPEC.md §2.8).
  */
@@ -21,6 +23,7 @@
 #define EVT_EMIT	1
 #define EVT_JOIN	2
 #define EVT_LEAVE	3
+#define EVT_NOTE	4
 
 #define EVT_ROOM_MAX	64
 #define EVT_NAME_MAX	32
@@ -47,6 +50,7 @@ void	evq_emit_raw(struct evq *, const char *, const char *,
 	    const void *, size_t);
 void	evq_join(struct evq *, const char *, const char *);
 void	evq_leave(struct evq *, const char *, const char *);
+void	evq_note(struct evq *, const char *, const char *);
 
 /*
  * Implemented by the realtime layer (src/socketio/bus.c): deliver every

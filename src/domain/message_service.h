@@ -6,13 +6,21 @@
  * the same functions, so a message sent either way is stored, numbered,
  * counted and announced the same way:
  *
- *   socket send_message {conversationId, message}:
+ *   socket send_message {conversationId, message}, on a task thread:
  *	msg_input_init(&in);
  *	msg_input_parse(&in, message, &v);		(400 on v.n > 0)
- *	st = msg_send(user, &conv, &in, &out, &ev, err, sizeof(err));
+ *	st = msg_send(user, &conv, &in, &draft, err, sizeof(err));
  *	msg_input_free(&in);
- *	ack {success: st < 300, message: out} or {success: false, error: err}
  *	(st 429: err is "Rate limit exceeded")
+ *   then on the worker's loop, when st is MSG_PENDING:
+ *	msg_commit(draft, done, arg);
+ *	done(arg, res): ack {success: res->status < 300, message: res->out}
+ *	or {success: false, error: res->err}
+ *
+ * A send is checked on its own task (msg_send), then numbered and stored
+ * together with every other send waiting on the same worker (msg_commit:
+ * one ordered insert and one update per conversation per batch), and
+ * announced before done() is called.
  *   socket mark_read {messageId, conversationId}:
  *	msg_read(user, &msg, &conv_or_NULL, &ev, err, sizeof(err));
  */
@@ -28,6 +36,7 @@
 
 #include "cache/redis.h"
 #include "http/api.h"
+#include "lib/json.h"
 
 struct evq;
 struct json;
@@ -40,6 +49,18 @@ struct valid;
 #define MSG_SEARCH_MAX		100
 #define MSG_BULK_MAX		1000
 #define MSG_EDIT_WINDOW_MS	(24LL * 3600 * 1000)
+
+/* msg_send() and its typed variants: checked, waiting for msg_commit(). */
+#define MSG_PENDING		202
+
+struct msg_draft;
+
+/* What became of a send, on the loop (msg_commit's callback). */
+struct msg_result {
+	int		status;		/* 201 stored, 200 stored before */
+	char		err[256];
+	struct json	out;		/* MSG when status < 300 */
+};
 
 /* A message to send, validated by msg_input_parse (or built by hand). */
 struct msg_input {
@@ -105,24 +126,33 @@ char	*msg_clean_text(struct valid *, const char *, const char *, size_t,
 int	msg_ratelimit(const struct api_user *, struct ratelimit *);
 
 /*
- * 201 stored and announced (new_message, message_received,
- * conversation_updated); 200 when clientMessageId names a message this
- * sender already stored there (returned as is, nothing announced);
- * 400 bad reply/forward; 404 not a participant; 429 rate limited.
- * out: MSG.
+ * MSG_PENDING with *draft set: checked, to be handed to msg_commit();
+ * else 400 bad reply/forward, 404 not a participant, 429 rate limited.
+ * The commit's result is 201 stored and announced (new_message,
+ * message_received, conversation_updated), or 200 when clientMessageId
+ * names a message this sender already stored there (returned as is,
+ * nothing announced). Task thread.
  */
 int	msg_send(const struct api_user *, const bson_oid_t *,
-	    const struct msg_input *, struct json *, struct evq *, char *,
-	    size_t);
+	    const struct msg_input *, struct msg_draft **, char *, size_t);
 int	msg_send_offer(const struct api_user *, const bson_oid_t *,
-	    const char *, const char *, struct msg_input *, struct json *,
-	    struct evq *, char *, size_t);
+	    const char *, const char *, struct msg_input *,
+	    struct msg_draft **, char *, size_t);
 int	msg_send_booking(const struct api_user *, const bson_oid_t *,
-	    const struct msg_booking_in *, struct msg_input *, struct json *,
-	    struct evq *, char *, size_t);
+	    const struct msg_booking_in *, struct msg_input *,
+	    struct msg_draft **, char *, size_t);
 int	msg_send_location(const struct api_user *, const bson_oid_t *,
-	    const struct msg_location_in *, struct msg_input *, struct json *,
-	    struct evq *, char *, size_t);
+	    const struct msg_location_in *, struct msg_input *,
+	    struct msg_draft **, char *, size_t);
+
+/*
+ * The worker's loop: number, store and announce draft (it is the
+ * commit's from now on), then done(arg, result) on the loop.
+ */
+void	msg_commit(struct msg_draft *, void (*)(void *,
+	    const struct msg_result *), void *);
+/* The requester is gone: draft is still stored and announced. */
+void	msg_commit_detach(struct msg_draft *);
 
 /* 200 {messages, pagination}. */
 int	msg_list(const struct api_user *, const bson_oid_t *,

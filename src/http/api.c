@@ -91,6 +91,20 @@ api_dispatch(struct http_request *req)
 			http_request_sleep(req);
 			return (KORE_RESULT_RETRY);
 		}
+		/* The task's job slot: what follows is no task. */
+		if (st->slot) {
+			st->slot = 0;
+			job_slot_give();
+		}
+		if (st->ctx.defer_start != NULL && !st->ctx.deferred) {
+			st->ctx.deferred = 1;
+			st->ctx.req = req;
+			st->ctx.defer_start(&st->ctx, st->ctx.defer_arg);
+		}
+		if (st->ctx.deferred && !st->ctx.resumed) {
+			http_request_sleep(req);
+			return (KORE_RESULT_RETRY);
+		}
 		return (api_respond(req, &st->ctx));
 	}
 
@@ -349,6 +363,23 @@ api_header(struct api_ctx *ctx, const char *name, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(h->value, sizeof(h->value), fmt, ap);
 	va_end(ap);
+}
+
+void
+api_defer(struct api_ctx *ctx, void (*start)(struct api_ctx *, void *),
+    void (*cancel)(void *), void *arg)
+{
+	ctx->defer_start = start;
+	ctx->defer_cancel = cancel;
+	ctx->defer_arg = arg;
+}
+
+void
+api_resume(struct api_ctx *ctx)
+{
+	ctx->resumed = 1;
+	if (ctx->req != NULL)
+		http_request_wakeup(ctx->req);
 }
 
 const char *
@@ -669,8 +700,11 @@ api_respond(struct http_request *req, struct api_ctx *ctx)
 	    app_now_ms() - ctx->started);
 
 	/* Stored first, announced after: the client already has its reply. */
+	ctx->responded = 1;
+	ctx->req = NULL;
 	if (!TAILQ_EMPTY(&ctx->events))
 		bus_publish(&ctx->events);
+	evq_clear(&ctx->events);
 
 	return (KORE_RESULT_OK);
 }
@@ -725,6 +759,23 @@ api_state_free(struct http_request *req)
 	 */
 	if (st->task_started && !kore_task_finished(&st->task))
 		return;
+
+	/*
+	 * The client has gone. What its request stored is announced all
+	 * the same, and deferred work goes on without anyone to tell.
+	 */
+	if (st->ctx.defer_start != NULL && !st->ctx.deferred) {
+		st->ctx.deferred = 1;
+		st->ctx.defer_start(&st->ctx, st->ctx.defer_arg);
+	}
+	if (st->ctx.deferred && !st->ctx.resumed) {
+		st->ctx.resumed = 1;
+		if (st->ctx.defer_cancel != NULL)
+			st->ctx.defer_cancel(st->ctx.defer_arg);
+	}
+	st->ctx.req = NULL;
+	if (!st->ctx.responded && !TAILQ_EMPTY(&st->ctx.events))
+		bus_publish(&st->ctx.events);
 
 	if (st->slot) {
 		st->slot = 0;

@@ -115,6 +115,15 @@ struct api_ctx {
 	struct evq		events;
 	int64_t			started;
 	void			*priv;
+
+	/* api_defer: the work that goes on after the task, on the loop. */
+	void			(*defer_start)(struct api_ctx *, void *);
+	void			(*defer_cancel)(void *);
+	void			*defer_arg;
+	int			deferred;	/* started */
+	int			resumed;	/* response ready */
+	int			responded;
+	struct http_request	*req;		/* while deferred */
 };
 
 /* Route tables, one per resource file (NULL pattern ends a table). */
@@ -157,6 +166,18 @@ void		api_domain_reply(struct api_ctx *, int, const char *);
 void		api_header(struct api_ctx *, const char *, const char *, ...)
 		    __attribute__((format (printf, 3, 4)));
 const char	*api_reason(int);
+
+/*
+ * Work that goes on after the handler's task (a message waiting for its
+ * batch, msg_commit): once the task is done, start(ctx, arg) runs on the
+ * worker's loop and calls api_resume(ctx) when the response is ready,
+ * then or later. Should the client go first, cancel(arg) runs instead of
+ * a response (after start, if start had not run yet): what was asked is
+ * still done.
+ */
+void		api_defer(struct api_ctx *, void (*)(struct api_ctx *, void *),
+		    void (*)(void *), void *);
+void		api_resume(struct api_ctx *);
 
 /* Exported for Kore (kore.conf routes). */
 int		api_dispatch(struct http_request *);

@@ -46,14 +46,16 @@ guard_authenticate(struct api_ctx *ctx)
 	return (0);
 }
 
-/* exp (seconds) is returned so sockets can disconnect at expiry. */
+/*
+ * exp (seconds) is returned so sockets can disconnect at expiry. The
+ * user comes from the memo (store/memo.h): a deactivation takes at most
+ * its ttl to be seen.
+ */
 int
 guard_check_token(const char *token, struct api_user *user, int64_t *exp)
 {
 	struct token_claims	claims;
-	bson_t			doc;
-	const char		*s;
-	int			ret;
+	struct user_public	pub;
 
 	memset(user, 0, sizeof(*user));
 
@@ -61,30 +63,21 @@ guard_check_token(const char *token, struct api_user *user, int64_t *exp)
 	    app_now_ms() / 1000, &claims) != TOKEN_OK)
 		return (GUARD_UNAUTHORIZED);
 
-	bson_oid_init_from_string(&user->oid, claims.uid);
-	memcpy(user->id, claims.uid, sizeof(user->id));
-
-	ret = users_find_by_id(&user->oid, &doc);
-	if (ret == STORE_NOTFOUND)
-		return (GUARD_UNAUTHORIZED);
-	if (ret != STORE_OK)
+	memset(&pub, 0, sizeof(pub));
+	bson_oid_init_from_string(&pub.oid, claims.uid);
+	if (users_load_public(&pub, 1) != STORE_OK)
 		return (GUARD_UNAVAILABLE);
+	if (!pub.found || !pub.active)
+		return (GUARD_UNAUTHORIZED);
 
-	ret = GUARD_OK;
-	if (!users_doc_bool(&doc, "isActive", 1)) {
-		ret = GUARD_UNAUTHORIZED;
-	} else {
-		if ((s = users_doc_str(&doc, "name")) != NULL)
-			(void)snprintf(user->name, sizeof(user->name), "%s", s);
-		if ((s = users_doc_str(&doc, "avatar")) != NULL)
-			(void)snprintf(user->avatar, sizeof(user->avatar),
-			    "%s", s);
-		user->is_verified = users_doc_bool(&doc, "isVerified", 0);
-		user->is_premium = users_doc_bool(&doc, "isPremium", 0);
-		if (exp != NULL)
-			*exp = claims.exp;
-	}
+	bson_oid_copy(&pub.oid, &user->oid);
+	memcpy(user->id, claims.uid, sizeof(user->id));
+	(void)snprintf(user->name, sizeof(user->name), "%s", pub.name);
+	(void)snprintf(user->avatar, sizeof(user->avatar), "%s", pub.avatar);
+	user->is_verified = pub.is_verified;
+	user->is_premium = pub.is_premium;
+	if (exp != NULL)
+		*exp = claims.exp;
 
-	bson_destroy(&doc);
-	return (ret);
+	return (GUARD_OK);
 }

@@ -19,6 +19,7 @@
 #include "lib/password.h"
 #include "lib/token.h"
 #include "store/store.h"
+#include "store/doc.h"
 #include "store/users.h"
 
 static void	auth_register(struct api_ctx *);
@@ -226,7 +227,7 @@ auth_login(struct api_ctx *ctx)
 		return;
 	}
 
-	hash = users_doc_str(&user, "password");
+	hash = doc_str(&user, "password");
 	if (hash == NULL) {
 		bson_destroy(&user);
 		api_error(ctx, 401,
@@ -235,7 +236,7 @@ auth_login(struct api_ctx *ctx)
 	}
 
 	pw = password_verify(hash, password);
-	if (pw == PASSWORD_MISMATCH || !users_doc_bool(&user, "isActive", 1)) {
+	if (pw == PASSWORD_MISMATCH || !doc_bool(&user, "isActive", 1)) {
 		bson_destroy(&user);
 		api_error(ctx, 401, "Invalid credentials");
 		return;
@@ -288,9 +289,9 @@ auth_refresh(struct api_ctx *ctx)
 	}
 
 	auth_token_hash(tok, hash);
-	stored = users_doc_str(&user, "refreshTokenHash");
+	stored = doc_str(&user, "refreshTokenHash");
 	if (stored == NULL || strcmp(stored, hash) ||
-	    !users_doc_bool(&user, "isActive", 1)) {
+	    !doc_bool(&user, "isActive", 1)) {
 		bson_destroy(&user);
 		api_error(ctx, 401, "Invalid refresh token");
 		return;

@@ -45,6 +45,11 @@ static void	rm_show(struct api_ctx *, int (*)(const struct api_user *,
 static void	rm_change(struct api_ctx *, int (*)(const struct api_user *,
 		    const bson_oid_t *, struct evq *, char *, size_t));
 static int	rm_limit(struct api_ctx *);
+static void	rm_sent(struct api_ctx *, int, struct msg_draft *,
+		    const char *);
+static void	rm_commit(struct api_ctx *, void *);
+static void	rm_committed(void *, const struct msg_result *);
+static void	rm_detach(void *);
 static void	rm_client_id(struct valid *, yajl_val, struct msg_input *);
 static char	*rm_optional_text(struct valid *, yajl_val, const char *,
 		    size_t);
@@ -153,6 +158,7 @@ static void
 rm_send(struct api_ctx *ctx)
 {
 	struct msg_input	in;
+	struct msg_draft	*draft;
 	struct valid		v;
 	bson_oid_t		cid;
 	char			err[256];
@@ -170,9 +176,9 @@ rm_send(struct api_ctx *ctx)
 
 	if (!valid_reply(&v, ctx)) {
 		in.ratelimited = 1;
-		status = msg_send(&ctx->user, &cid, &in, api_out(ctx),
-		    &ctx->events, err, sizeof(err));
-		api_domain_reply(ctx, status, err);
+		status = msg_send(&ctx->user, &cid, &in, &draft, err,
+		    sizeof(err));
+		rm_sent(ctx, status, draft, err);
 	}
 
 	msg_input_free(&in);
@@ -181,6 +187,7 @@ rm_send(struct api_ctx *ctx)
 static void
 rm_offer(struct api_ctx *ctx)
 {
+	struct msg_draft	*draft;
 	struct msg_input	in;
 	struct valid		v;
 	yajl_val		body;
@@ -205,8 +212,8 @@ rm_offer(struct api_ctx *ctx)
 	if (!valid_reply(&v, ctx)) {
 		in.ratelimited = 1;
 		status = msg_send_offer(&ctx->user, &cid, pkg, message, &in,
-		    api_out(ctx), &ctx->events, err, sizeof(err));
-		api_domain_reply(ctx, status, err);
+		    &draft, err, sizeof(err));
+		rm_sent(ctx, status, draft, err);
 	}
 
 	free(message);
@@ -216,6 +223,7 @@ rm_offer(struct api_ctx *ctx)
 static void
 rm_booking(struct api_ctx *ctx)
 {
+	struct msg_draft	*draft;
 	struct msg_booking_in	b;
 	struct msg_input	in;
 	struct valid		v;
@@ -254,8 +262,8 @@ rm_booking(struct api_ctx *ctx)
 		b.message = message;
 		in.ratelimited = 1;
 		status = msg_send_booking(&ctx->user, &cid, &b, &in,
-		    api_out(ctx), &ctx->events, err, sizeof(err));
-		api_domain_reply(ctx, status, err);
+		    &draft, err, sizeof(err));
+		rm_sent(ctx, status, draft, err);
 	}
 
 	free(message);
@@ -266,6 +274,7 @@ rm_booking(struct api_ctx *ctx)
 static void
 rm_location(struct api_ctx *ctx)
 {
+	struct msg_draft	*draft;
 	struct msg_location_in	l;
 	struct msg_input	in;
 	struct valid		v;
@@ -298,8 +307,8 @@ rm_location(struct api_ctx *ctx)
 		l.message = message;
 		in.ratelimited = 1;
 		status = msg_send_location(&ctx->user, &cid, &l, &in,
-		    api_out(ctx), &ctx->events, err, sizeof(err));
-		api_domain_reply(ctx, status, err);
+		    &draft, err, sizeof(err));
+		rm_sent(ctx, status, draft, err);
 	}
 
 	free(message);
@@ -592,4 +601,48 @@ rm_query_date(struct valid *v, struct api_ctx *ctx, const char *key,
 	}
 
 	return (1);
+}
+
+/*
+ * A checked send waits for its batch (msg_commit) once the task is done;
+ * anything else is the answer now.
+ */
+static void
+rm_sent(struct api_ctx *ctx, int status, struct msg_draft *draft,
+    const char *err)
+{
+	if (status == MSG_PENDING)
+		api_defer(ctx, rm_commit, rm_detach, draft);
+	else
+		api_domain_reply(ctx, status, err);
+}
+
+/* The worker's loop. */
+static void
+rm_commit(struct api_ctx *ctx, void *draft)
+{
+	msg_commit(draft, rm_committed, ctx);
+}
+
+static void
+rm_committed(void *arg, const struct msg_result *res)
+{
+	struct api_ctx	*ctx = arg;
+	const u_int8_t	*data;
+	size_t		len;
+
+	if (res->status >= 300) {
+		api_domain_reply(ctx, res->status, res->err);
+	} else {
+		data = json_data((struct json *)&res->out, &len);
+		json_raw(api_out(ctx), (const char *)data, len);
+		api_reply(ctx, res->status);
+	}
+	api_resume(ctx);
+}
+
+static void
+rm_detach(void *draft)
+{
+	msg_commit_detach(draft);
 }

@@ -54,6 +54,7 @@ static int	redis_warned;
  * the subscriber count, asked every second, switches it off.
  */
 static int	others = 1;
+static void	(*note_fn)(const char *, const char *);
 
 void
 bus_init(void)
@@ -77,6 +78,12 @@ bus_teardown(void)
 {
 	if (redis_on)
 		cache_async_teardown();
+}
+
+void
+bus_on_note(void (*fn)(const char *, const char *))
+{
+	note_fn = fn;
 }
 
 void
@@ -179,7 +186,10 @@ bus_deliver(const u_int8_t *p, size_t len)
 		if (dlen > len)
 			return (-1);
 
-		if ((nsp = sio_namespace_find(name)) != NULL) {
+		if (kind == EVT_NOTE) {
+			if (note_fn != NULL)
+				note_fn(room, arg);
+		} else if ((nsp = sio_namespace_find(name)) != NULL) {
 			switch (kind) {
 			case EVT_EMIT:
 				(void)sio_room_emit_local(nsp, room,

@@ -35,6 +35,9 @@ void	bus_emit_nsp(const char *, const char *, const char *, const char *,
 void	bus_join(const char *, const char *);
 void	bus_leave(const char *, const char *);
 
+/* Who hears EVT_NOTE records (topic, argument), on every worker. */
+void	bus_on_note(void (*)(const char *, const char *));
+
 /* Decodes one batch and applies it to this worker's sockets. */
 int	bus_deliver(const u_int8_t *, size_t);
 

@@ -4,20 +4,140 @@
 
 #include <sys/types.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <mongoc/mongoc.h>
 
 #include "store/conversations.h"
+#include "store/doc.h"
 #include "store/doclist.h"
+#include "store/memo.h"
 #include "store/store.h"
 
 static void	convs_filter(bson_t *, const struct convs_query *);
-static void	convs_map_key(char *, size_t, const char *,
-		    const bson_oid_t *);
 static void	convs_direct_key(char *, size_t, const bson_oid_t *,
 		    const bson_oid_t *);
+static void	convs_head_update(const struct convs_head *, bson_t *);
+static void	convs_copy_map(bson_t *, const bson_t *, const char *,
+		    const struct oidlist *, const int64_t *,
+		    const struct oidlist *);
+
+/*
+ * Membership is re-read by every participant check; changes made through
+ * the server forget the entry everywhere at once (convs_forget and the
+ * bus), so the ttl only bounds changes made behind the server's back.
+ */
+#define CONVS_MEMO_TTL_MS	30000
+#define CONVS_MEMO_CAP		16384
+
+static void	convs_memo_init(void);
+
+static pthread_once_t	memo_once = PTHREAD_ONCE_INIT;
+static struct memo	memo;
+
+/* Bookkeeping fields, never rendered (the counters unread comes from). */
+static const char *internal_fields[] = {
+	"directKey", "sentCounts", "ownReadCounts", "skipCounts",
+	"deletedCount", "hiddenCounts", "unreadCounts", NULL
+};
+
+int
+convs_members(const bson_oid_t *id, struct convs_members *m)
+{
+	bson_t		doc;
+	int		ret;
+
+	(void)pthread_once(&memo_once, convs_memo_init);
+	if (memo_get(&memo, id, m))
+		return (STORE_OK);
+
+	ret = convs_find(id, &doc);
+	if (ret == STORE_NOTFOUND) {
+		memset(m, 0, sizeof(*m));
+		bson_oid_copy(id, &m->id);
+		return (STORE_OK);
+	}
+	if (ret != STORE_OK)
+		return (ret);
+
+	convs_members_of(&doc, m);
+	bson_destroy(&doc);
+	return (STORE_OK);
+}
+
+void
+convs_forget(const bson_oid_t *id)
+{
+	(void)pthread_once(&memo_once, convs_memo_init);
+	memo_forget(&memo, id);
+}
+
+/* Also refreshes the memo: whoever read the document has it fresh. */
+void
+convs_members_of(const bson_t *doc, struct convs_members *m)
+{
+	struct oidlist	parts;
+	bson_iter_t	it, map;
+	const char	*key;
+	size_t		i;
+
+	memset(m, 0, sizeof(*m));
+	if (!doc_oid(doc, "_id", &m->id))
+		return;
+	m->found = 1;
+	m->group = convs_doc_is_group(doc);
+	m->active = doc_bool(doc, "isActive", 1);
+
+	oidlist_init(&parts);
+	convs_doc_participants(doc, &parts);
+	for (i = 0; i < parts.n && i < CONVS_MEMBERS_MAX; i++)
+		bson_oid_copy(&parts.v[i], &m->parts[m->nparts++]);
+	oidlist_free(&parts);
+
+	if (bson_iter_init_find(&it, doc, "deletedBy") &&
+	    BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &map)) {
+		while (bson_iter_next(&map) &&
+		    m->ndeleted < CONVS_MEMBERS_MAX) {
+			key = bson_iter_key(&map);
+			if (strlen(key) == 24 && bson_oid_is_valid(key, 24))
+				bson_oid_init_from_string(
+				    &m->deleted[m->ndeleted++], key);
+		}
+	}
+
+	(void)pthread_once(&memo_once, convs_memo_init);
+	memo_put(&memo, &m->id, m);
+}
+
+int
+convs_members_visible_to(const struct convs_members *m, const bson_oid_t *u)
+{
+	size_t		i;
+
+	if (!m->found || !m->active || !convs_members_has(m, u))
+		return (0);
+	for (i = 0; i < m->ndeleted; i++) {
+		if (bson_oid_equal(&m->deleted[i], u))
+			return (0);
+	}
+
+	return (1);
+}
+
+int
+convs_members_has(const struct convs_members *m, const bson_oid_t *u)
+{
+	size_t		i;
+
+	for (i = 0; i < m->nparts; i++) {
+		if (bson_oid_equal(&m->parts[i], u))
+			return (1);
+	}
+
+	return (0);
+}
 
 int
 convs_insert(const struct convs_new *c, bson_t *out)
@@ -49,7 +169,6 @@ convs_insert(const struct convs_new *c, bson_t *out)
 	if (c->admin != NULL)
 		BSON_APPEND_OID(&doc, "groupAdmin", c->admin);
 	BSON_APPEND_DATE_TIME(&doc, "lastMessageAt", c->now);
-	BSON_APPEND_DOCUMENT(&doc, "unreadCounts", &empty);
 	BSON_APPEND_DOCUMENT_BEGIN(&doc, "lastReadSeq", &reads);
 	for (i = 0; i < c->nparticipants; i++) {
 		bson_oid_to_string(&c->participants[i], hex);
@@ -90,24 +209,25 @@ convs_find(const bson_oid_t *id, bson_t *out)
 	return (ret);
 }
 
+/* By _id, one lookup each: FerretDB scans the collection for an $in. */
 int
 convs_find_many(const struct oidlist *ids, struct doclist *out)
 {
-	bson_t		filter, in;
+	bson_t		doc;
+	size_t		i;
 	int		ret;
 
-	if (ids->n == 0)
-		return (STORE_OK);
+	for (i = 0; i < ids->n; i++) {
+		ret = convs_find(&ids->v[i], &doc);
+		if (ret == STORE_NOTFOUND)
+			continue;
+		if (ret != STORE_OK)
+			return (ret);
+		doclist_push(out, &doc);
+		bson_destroy(&doc);
+	}
 
-	bson_init(&filter);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &in);
-	store_append_oids(&in, "$in", ids->v, ids->n);
-	bson_append_document_end(&filter, &in);
-	ret = store_find(STORE_CONVERSATIONS, "conversations.find",
-	    &filter, NULL, out);
-	bson_destroy(&filter);
-
-	return (ret);
+	return (STORE_OK);
 }
 
 int
@@ -250,59 +370,89 @@ convs_partners_of(const bson_oid_t *user, struct oidlist *out)
 }
 
 /*
- * A stored message becomes the conversation's newest: seq, lastMessage*,
- * one more unread for each of `others`, and the conversation comes back
- * for those in `revive` who had deleted it.
+ * Ordered: the heads of one batch never name one conversation twice,
+ * but a failure stops at the first one, which the caller reports.
  */
 int
-convs_apply_message(const bson_oid_t *id, int64_t seq, const bson_oid_t *mid,
-    const char *content, int64_t at, const struct oidlist *others,
-    const struct oidlist *revive)
+convs_apply_heads(const struct convs_head *v, size_t n)
 {
-	bson_t		update, set, inc, unset;
-	char		key[64];
-	size_t		i;
-	int		ret;
+	mongoc_bulk_operation_t	*bulk;
+	bson_t			filter, update, reply;
+	bson_error_t		err;
+	size_t			i;
+	int			ret;
 
-	bson_init(&update);
-	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-	BSON_APPEND_INT64(&set, "seq", seq);
-	BSON_APPEND_UTF8(&set, "lastMessage", content);
-	BSON_APPEND_OID(&set, "lastMessageId", mid);
-	BSON_APPEND_DATE_TIME(&set, "lastMessageAt", at);
-	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
-	bson_append_document_end(&update, &set);
+	if (n == 0)
+		return (STORE_OK);
 
-	if (others->n > 0) {
-		BSON_APPEND_DOCUMENT_BEGIN(&update, "$inc", &inc);
-		for (i = 0; i < others->n; i++) {
-			convs_map_key(key, sizeof(key), "unreadCounts",
-			    &others->v[i]);
-			BSON_APPEND_INT32(&inc, key, 1);
-		}
-		bson_append_document_end(&update, &inc);
+	bulk = mongoc_collection_create_bulk_operation_with_opts(
+	    store_coll(STORE_CONVERSATIONS), NULL);
+	for (i = 0; i < n; i++) {
+		bson_init(&filter);
+		BSON_APPEND_OID(&filter, "_id", &v[i].id);
+		bson_init(&update);
+		convs_head_update(&v[i], &update);
+		(void)mongoc_bulk_operation_update_one_with_opts(bulk, &filter,
+		    &update, NULL, &err);
+		bson_destroy(&filter);
+		bson_destroy(&update);
 	}
 
-	if (revive->n > 0) {
-		BSON_APPEND_DOCUMENT_BEGIN(&update, "$unset", &unset);
-		for (i = 0; i < revive->n; i++) {
-			convs_map_key(key, sizeof(key), "deletedBy",
-			    &revive->v[i]);
-			BSON_APPEND_UTF8(&unset, key, "");
-		}
-		bson_append_document_end(&update, &unset);
+	ret = STORE_OK;
+	if (!mongoc_bulk_operation_execute(bulk, &reply, &err))
+		ret = store_error("conversations.apply_heads", &err);
+	for (i = 0; i < n; i++) {
+		if (v[i].revive != NULL && v[i].revive->n > 0)
+			convs_forget(&v[i].id);
 	}
 
-	ret = store_update_id(STORE_CONVERSATIONS,
-	    "conversations.apply_message", id, &update);
-	bson_destroy(&update);
-
+	bson_destroy(&reply);
+	mongoc_bulk_operation_destroy(bulk);
 	return (ret);
+}
+
+/* The same change, made to a copy of the document in memory. */
+void
+convs_doc_with_head(const bson_t *doc, const struct convs_head *h,
+    bson_t *out)
+{
+	bson_iter_t	it;
+	const char	*key;
+
+	bson_init(out);
+	if (!bson_iter_init(&it, doc))
+		return;
+
+	while (bson_iter_next(&it)) {
+		key = bson_iter_key(&it);
+		if (!strcmp(key, "seq")) {
+			BSON_APPEND_INT64(out, key, h->seq);
+		} else if (!strcmp(key, "lastMessageAt")) {
+			BSON_APPEND_DATE_TIME(out, key, h->last_at);
+		} else if (!strcmp(key, "updatedAt")) {
+			BSON_APPEND_DATE_TIME(out, key, h->last_at);
+		} else if (!strcmp(key, "lastMessage") ||
+		    !strcmp(key, "lastMessageId") ||
+		    !strcmp(key, "sentCounts") || !strcmp(key, "deletedBy")) {
+			continue;
+		} else {
+			bson_append_iter(out, key, -1, &it);
+		}
+	}
+
+	BSON_APPEND_UTF8(out, "lastMessage", h->last_content);
+	BSON_APPEND_OID(out, "lastMessageId", &h->last_id);
+	if (!doc_has(doc, "seq"))
+		BSON_APPEND_INT64(out, "seq", h->seq);
+	if (!doc_has(doc, "lastMessageAt"))
+		BSON_APPEND_DATE_TIME(out, "lastMessageAt", h->last_at);
+	convs_copy_map(out, doc, "sentCounts", h->senders, h->sent, NULL);
+	convs_copy_map(out, doc, "deletedBy", NULL, NULL, h->revive);
 }
 
 int
 convs_set_read(const bson_oid_t *id, const bson_oid_t *user, int64_t seq,
-    int64_t unread)
+    int64_t own_read, int64_t skip)
 {
 	bson_t		update, set;
 	char		key[64];
@@ -310,10 +460,12 @@ convs_set_read(const bson_oid_t *id, const bson_oid_t *user, int64_t seq,
 
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-	convs_map_key(key, sizeof(key), "lastReadSeq", user);
+	doc_map_key(key, sizeof(key), "lastReadSeq", user);
 	BSON_APPEND_INT64(&set, key, seq);
-	convs_map_key(key, sizeof(key), "unreadCounts", user);
-	BSON_APPEND_INT64(&set, key, unread);
+	doc_map_key(key, sizeof(key), "ownReadCounts", user);
+	BSON_APPEND_INT64(&set, key, own_read);
+	doc_map_key(key, sizeof(key), "skipCounts", user);
+	BSON_APPEND_INT64(&set, key, skip);
 	bson_append_document_end(&update, &set);
 
 	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_read",
@@ -324,26 +476,28 @@ convs_set_read(const bson_oid_t *id, const bson_oid_t *user, int64_t seq,
 }
 
 int
-convs_add_unread(const bson_oid_t *id, const struct oidlist *users,
-    int delta)
+convs_adjust(const bson_oid_t *id, const struct convs_inc *v, size_t n)
 {
 	bson_t		update, inc;
 	char		key[64];
 	size_t		i;
 	int		ret;
 
-	if (users->n == 0)
+	if (n == 0)
 		return (STORE_OK);
 
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$inc", &inc);
-	for (i = 0; i < users->n; i++) {
-		convs_map_key(key, sizeof(key), "unreadCounts", &users->v[i]);
-		BSON_APPEND_INT32(&inc, key, delta);
+	for (i = 0; i < n; i++) {
+		if (v[i].user != NULL)
+			doc_map_key(key, sizeof(key), v[i].field, v[i].user);
+		else
+			(void)snprintf(key, sizeof(key), "%s", v[i].field);
+		BSON_APPEND_INT64(&inc, key, v[i].delta);
 	}
 	bson_append_document_end(&update, &inc);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.add_unread",
+	ret = store_update_id(STORE_CONVERSATIONS, "conversations.adjust",
 	    id, &update);
 	bson_destroy(&update);
 
@@ -378,7 +532,7 @@ convs_set_mark(const bson_oid_t *id, const char *field,
 	char		key[64];
 	int		ret;
 
-	convs_map_key(key, sizeof(key), field, user);
+	doc_map_key(key, sizeof(key), field, user);
 
 	bson_init(&update);
 	if (at != 0) {
@@ -393,6 +547,7 @@ convs_set_mark(const bson_oid_t *id, const char *field,
 	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_mark",
 	    id, &update);
 	bson_destroy(&update);
+	convs_forget(id);
 
 	return (ret);
 }
@@ -402,8 +557,11 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 {
 	bson_t		update, set, unset;
 	char		key[64];
+	int64_t		seq;
 	size_t		i;
 	int		ret;
+
+	seq = doc_int(g->doc, "seq", 0);
 
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
@@ -418,28 +576,38 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 		    g->participants->n);
 	for (i = 0; g->added != NULL && i < g->added->n; i++) {
 		/* Newcomers start with the history read, nothing unread. */
-		convs_map_key(key, sizeof(key), "lastReadSeq", &g->added->v[i]);
-		BSON_APPEND_INT64(&set, key, g->seq);
-		convs_map_key(key, sizeof(key), "unreadCounts",
+		doc_map_key(key, sizeof(key), "lastReadSeq", &g->added->v[i]);
+		BSON_APPEND_INT64(&set, key, seq);
+		doc_map_key(key, sizeof(key), "ownReadCounts",
 		    &g->added->v[i]);
+		BSON_APPEND_INT64(&set, key, doc_map_int(g->doc, "sentCounts",
+		    &g->added->v[i], 0));
+		doc_map_key(key, sizeof(key), "skipCounts", &g->added->v[i]);
 		BSON_APPEND_INT64(&set, key, 0);
 	}
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", g->now);
 	bson_append_document_end(&update, &set);
 
+	/*
+	 * Who leaves loses their read position and marks; what they sent
+	 * and hid stays counted, as their messages and marks stay stored.
+	 */
 	if (g->removed != NULL && g->removed->n > 0) {
 		BSON_APPEND_DOCUMENT_BEGIN(&update, "$unset", &unset);
 		for (i = 0; i < g->removed->n; i++) {
-			convs_map_key(key, sizeof(key), "unreadCounts",
+			doc_map_key(key, sizeof(key), "lastReadSeq",
 			    &g->removed->v[i]);
 			BSON_APPEND_UTF8(&unset, key, "");
-			convs_map_key(key, sizeof(key), "lastReadSeq",
+			doc_map_key(key, sizeof(key), "ownReadCounts",
 			    &g->removed->v[i]);
 			BSON_APPEND_UTF8(&unset, key, "");
-			convs_map_key(key, sizeof(key), "archivedBy",
+			doc_map_key(key, sizeof(key), "skipCounts",
 			    &g->removed->v[i]);
 			BSON_APPEND_UTF8(&unset, key, "");
-			convs_map_key(key, sizeof(key), "deletedBy",
+			doc_map_key(key, sizeof(key), "archivedBy",
+			    &g->removed->v[i]);
+			BSON_APPEND_UTF8(&unset, key, "");
+			doc_map_key(key, sizeof(key), "deletedBy",
 			    &g->removed->v[i]);
 			BSON_APPEND_UTF8(&unset, key, "");
 		}
@@ -449,6 +617,7 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 	ret = store_update_id(STORE_CONVERSATIONS, "conversations.update_group",
 	    id, &update);
 	bson_destroy(&update);
+	convs_forget(id);
 
 	return (ret);
 }
@@ -456,19 +625,7 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 int
 convs_doc_is_participant(const bson_t *doc, const bson_oid_t *user)
 {
-	bson_iter_t	it, arr;
-
-	if (!bson_iter_init_find(&it, doc, "participants") ||
-	    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
-		return (0);
-
-	while (bson_iter_next(&arr)) {
-		if (BSON_ITER_HOLDS_OID(&arr) &&
-		    bson_oid_equal(bson_iter_oid(&arr), user))
-			return (1);
-	}
-
-	return (0);
+	return (doc_array_has_oid(doc, "participants", user));
 }
 
 /*
@@ -478,10 +635,7 @@ convs_doc_is_participant(const bson_t *doc, const bson_oid_t *user)
 int
 convs_doc_visible_to(const bson_t *doc, const bson_oid_t *user)
 {
-	bson_iter_t	it;
-
-	if (bson_iter_init_find(&it, doc, "isActive") &&
-	    BSON_ITER_HOLDS_BOOL(&it) && !bson_iter_bool(&it))
+	if (!doc_bool(doc, "isActive", 1))
 		return (0);
 
 	return (convs_doc_is_participant(doc, user) &&
@@ -492,61 +646,15 @@ int
 convs_doc_has_mark(const bson_t *doc, const char *field,
     const bson_oid_t *user)
 {
-	bson_iter_t	it;
-	char		key[64];
-
-	convs_map_key(key, sizeof(key), field, user);
-	return (bson_iter_init(&it, doc) &&
-	    bson_iter_find_descendant(&it, key, &it));
+	return (doc_map_has(doc, field, user));
 }
 
 int
 convs_doc_is_group(const bson_t *doc)
 {
-	bson_iter_t	it;
+	const char	*s;
 
-	return (bson_iter_init_find(&it, doc, "type") &&
-	    BSON_ITER_HOLDS_UTF8(&it) &&
-	    !strcmp(bson_iter_utf8(&it, NULL), "group"));
-}
-
-int64_t
-convs_doc_int(const bson_t *doc, const char *key, int64_t def)
-{
-	bson_iter_t	it;
-
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_NUMBER(&it))
-		return (def);
-
-	return (bson_iter_as_int64(&it));
-}
-
-int64_t
-convs_doc_map_int(const bson_t *doc, const char *field,
-    const bson_oid_t *user, int64_t def)
-{
-	bson_iter_t	it;
-	char		key[64];
-
-	convs_map_key(key, sizeof(key), field, user);
-	if (!bson_iter_init(&it, doc) ||
-	    !bson_iter_find_descendant(&it, key, &it) ||
-	    !BSON_ITER_HOLDS_NUMBER(&it))
-		return (def);
-
-	return (bson_iter_as_int64(&it));
-}
-
-int
-convs_doc_oid(const bson_t *doc, const char *key, bson_oid_t *out)
-{
-	bson_iter_t	it;
-
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_OID(&it))
-		return (0);
-
-	bson_oid_copy(bson_iter_oid(&it), out);
-	return (1);
+	return ((s = doc_str(doc, "type")) != NULL && !strcmp(s, "group"));
 }
 
 void
@@ -564,6 +672,51 @@ convs_doc_participants(const bson_t *doc, struct oidlist *out)
 	}
 }
 
+/* See conversations.h for the formula. */
+int64_t
+convs_doc_unread(const bson_t *doc, const bson_oid_t *u)
+{
+	int64_t		n;
+
+	n = doc_int(doc, "seq", 0) - doc_map_int(doc, "lastReadSeq", u, 0) -
+	    (doc_map_int(doc, "sentCounts", u, 0) -
+	    doc_map_int(doc, "ownReadCounts", u, 0)) -
+	    doc_map_int(doc, "skipCounts", u, 0);
+
+	return (n > 0 ? n : 0);
+}
+
+int64_t
+convs_doc_history(const bson_t *doc, const bson_oid_t *u)
+{
+	int64_t		n;
+
+	n = doc_int(doc, "seq", 0) - doc_int(doc, "deletedCount", 0) -
+	    doc_map_int(doc, "hiddenCounts", u, 0);
+
+	return (n > 0 ? n : 0);
+}
+
+int
+convs_doc_history_dense(const bson_t *doc, const bson_oid_t *u)
+{
+	return (doc_int(doc, "deletedCount", 0) == 0 &&
+	    doc_map_int(doc, "hiddenCounts", u, 0) == 0);
+}
+
+int
+convs_field_internal(const char *key)
+{
+	size_t		i;
+
+	for (i = 0; internal_fields[i] != NULL; i++) {
+		if (!strcmp(internal_fields[i], key))
+			return (1);
+	}
+
+	return (0);
+}
+
 static void
 convs_filter(bson_t *f, const struct convs_query *q)
 {
@@ -573,13 +726,13 @@ convs_filter(bson_t *f, const struct convs_query *q)
 	BSON_APPEND_OID(f, "participants", q->user);
 	BSON_APPEND_BOOL(f, "isActive", true);
 
-	convs_map_key(key, sizeof(key), "deletedBy", q->user);
+	doc_map_key(key, sizeof(key), "deletedBy", q->user);
 	BSON_APPEND_DOCUMENT_BEGIN(f, key, &ex);
 	BSON_APPEND_BOOL(&ex, "$exists", false);
 	bson_append_document_end(f, &ex);
 
 	if (q->archived >= 0) {
-		convs_map_key(key, sizeof(key), "archivedBy", q->user);
+		doc_map_key(key, sizeof(key), "archivedBy", q->user);
 		BSON_APPEND_DOCUMENT_BEGIN(f, key, &ex);
 		BSON_APPEND_BOOL(&ex, "$exists", q->archived != 0);
 		bson_append_document_end(f, &ex);
@@ -609,15 +762,6 @@ convs_filter(bson_t *f, const struct convs_query *q)
 }
 
 static void
-convs_map_key(char *buf, size_t len, const char *field, const bson_oid_t *u)
-{
-	char		hex[25];
-
-	bson_oid_to_string(u, hex);
-	(void)snprintf(buf, len, "%s.%s", field, hex);
-}
-
-static void
 convs_direct_key(char *buf, size_t len, const bson_oid_t *a,
     const bson_oid_t *b)
 {
@@ -631,3 +775,97 @@ convs_direct_key(char *buf, size_t len, const bson_oid_t *a,
 		(void)snprintf(buf, len, "%s:%s", hb, ha);
 }
 
+
+static void
+convs_memo_init(void)
+{
+	memo_init(&memo, sizeof(struct convs_members), CONVS_MEMO_TTL_MS,
+	    CONVS_MEMO_CAP);
+}
+
+static void
+convs_head_update(const struct convs_head *h, bson_t *update)
+{
+	bson_t		set, inc, unset;
+	char		key[64];
+	size_t		i;
+
+	BSON_APPEND_DOCUMENT_BEGIN(update, "$set", &set);
+	BSON_APPEND_INT64(&set, "seq", h->seq);
+	BSON_APPEND_UTF8(&set, "lastMessage", h->last_content);
+	BSON_APPEND_OID(&set, "lastMessageId", &h->last_id);
+	BSON_APPEND_DATE_TIME(&set, "lastMessageAt", h->last_at);
+	BSON_APPEND_DATE_TIME(&set, "updatedAt", h->last_at);
+	bson_append_document_end(update, &set);
+
+	if (h->senders != NULL && h->senders->n > 0) {
+		BSON_APPEND_DOCUMENT_BEGIN(update, "$inc", &inc);
+		for (i = 0; i < h->senders->n; i++) {
+			doc_map_key(key, sizeof(key), "sentCounts",
+			    &h->senders->v[i]);
+			BSON_APPEND_INT64(&inc, key, h->sent[i]);
+		}
+		bson_append_document_end(update, &inc);
+	}
+
+	if (h->revive != NULL && h->revive->n > 0) {
+		BSON_APPEND_DOCUMENT_BEGIN(update, "$unset", &unset);
+		for (i = 0; i < h->revive->n; i++) {
+			doc_map_key(key, sizeof(key), "deletedBy",
+			    &h->revive->v[i]);
+			BSON_APPEND_UTF8(&unset, key, "");
+		}
+		bson_append_document_end(update, &unset);
+	}
+}
+
+/*
+ * out.field ← doc.field with add[i] += by[i], and without the keys of
+ * drop: a map as an update leaves it.
+ */
+static void
+convs_copy_map(bson_t *out, const bson_t *doc, const char *field,
+    const struct oidlist *add, const int64_t *by, const struct oidlist *drop)
+{
+	bson_iter_t	it, m;
+	bson_oid_t	oid;
+	bson_t		map;
+	const char	*key;
+	char		hex[25];
+	size_t		i, k;
+	int		done[64];
+
+	memset(done, 0, sizeof(done));
+	BSON_APPEND_DOCUMENT_BEGIN(out, field, &map);
+	if (bson_iter_init_find(&it, doc, field) &&
+	    BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &m)) {
+		while (bson_iter_next(&m)) {
+			key = bson_iter_key(&m);
+			if (strlen(key) != 24 || !bson_oid_is_valid(key, 24)) {
+				bson_append_iter(&map, key, -1, &m);
+				continue;
+			}
+			bson_oid_init_from_string(&oid, key);
+			if (drop != NULL && oidlist_has(drop, &oid))
+				continue;
+			for (k = 0; add != NULL && k < add->n; k++) {
+				if (bson_oid_equal(&add->v[k], &oid))
+					break;
+			}
+			if (add != NULL && k < add->n && k < 64) {
+				BSON_APPEND_INT64(&map, key,
+				    bson_iter_as_int64(&m) + by[k]);
+				done[k] = 1;
+			} else {
+				bson_append_iter(&map, key, -1, &m);
+			}
+		}
+	}
+	for (i = 0; add != NULL && i < add->n && i < 64; i++) {
+		if (done[i])
+			continue;
+		bson_oid_to_string(&add->v[i], hex);
+		BSON_APPEND_INT64(&map, hex, by[i]);
+	}
+	bson_append_document_end(out, &map);
+}

@@ -5,73 +5,103 @@
 #include <sys/types.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mongoc/mongoc.h>
 
+#include "store/doc.h"
 #include "store/doclist.h"
 #include "store/messages.h"
 #include "store/store.h"
 
-static void	msgs_visible(bson_t *, const bson_oid_t *, const bson_oid_t *);
+static int	msgs_bucket(const bson_oid_t *, int64_t, struct doclist *);
+static void	msgs_sort(struct doclist *, int);
+static int	msgs_cmp_asc(const void *, const void *);
+static int	msgs_cmp_desc(const void *, const void *);
+static int	msgs_cmp_newest(const void *, const void *);
 static void	msgs_filter(bson_t *, const struct msgs_query *);
-static void	msgs_seq_range(bson_t *, int64_t, int64_t);
-static void	msgs_append_in(bson_t *, const char *, const struct oidlist *);
-static void	msgs_user_key(char *, size_t, const char *, const bson_oid_t *);
+static int	msgs_update_id(const char *, const bson_oid_t *, const bson_t *);
 
-/* Up to this many ids are read or written one by one, by _id. */
-#define MSGS_POINT_MAX	100
-
-int
-msgs_insert(const struct msgs_new *m, bson_t *out)
+void
+msgs_bucket_key(char *buf, size_t len, const bson_oid_t *conv, int64_t seq)
 {
-	bson_t		doc, map, arr;
-	bson_error_t	err;
 	char		hex[25];
-	int		ret;
 
-	bson_oid_to_string(m->sender, hex);
+	bson_oid_to_string(conv, hex);
+	(void)snprintf(buf, len, "%s:%lld", hex,
+	    (long long)(seq / MSGS_BUCKET));
+}
 
-	bson_init(&doc);
-	BSON_APPEND_OID(&doc, "_id", &m->id);
-	BSON_APPEND_OID(&doc, "conversationId", m->conv);
-	BSON_APPEND_OID(&doc, "senderId", m->sender);
-	BSON_APPEND_UTF8(&doc, "content", m->content);
-	BSON_APPEND_UTF8(&doc, "type", m->type);
+void
+msgs_build(const struct msgs_new *m, bson_t *doc)
+{
+	char		hex[25], bucket[MSGS_BUCKET_KEY_MAX];
+
+	msgs_bucket_key(bucket, sizeof(bucket), &m->conv, m->seq);
+
+	bson_init(doc);
+	BSON_APPEND_OID(doc, "_id", &m->id);
+	BSON_APPEND_OID(doc, "conversationId", &m->conv);
+	BSON_APPEND_OID(doc, "senderId", &m->sender);
+	BSON_APPEND_UTF8(doc, "content", m->content);
+	BSON_APPEND_UTF8(doc, "type", m->type);
 	if (m->metadata != NULL)
-		BSON_APPEND_DOCUMENT(&doc, "metadata", m->metadata);
-	BSON_APPEND_DOCUMENT_BEGIN(&doc, "readBy", &map);
-	BSON_APPEND_DATE_TIME(&map, hex, m->now);
-	bson_append_document_end(&doc, &map);
-	BSON_APPEND_ARRAY_BEGIN(&doc, "reactions", &arr);
-	bson_append_array_end(&doc, &arr);
-	BSON_APPEND_DOCUMENT_BEGIN(&doc, "reactionTypes", &map);
-	bson_append_document_end(&doc, &map);
+		BSON_APPEND_DOCUMENT(doc, "metadata", m->metadata);
 	if (m->reply_to != NULL)
-		BSON_APPEND_OID(&doc, "replyToId", m->reply_to);
-	BSON_APPEND_ARRAY_BEGIN(&doc, "deletedFor", &arr);
-	bson_append_array_end(&doc, &arr);
-	BSON_APPEND_BOOL(&doc, "isForwarded", m->forwarded_from != NULL);
-	if (m->forwarded_from != NULL)
-		BSON_APPEND_OID(&doc, "forwardedFromId", m->forwarded_from);
-	BSON_APPEND_INT64(&doc, "seq", m->seq);
+		BSON_APPEND_OID(doc, "replyToId", m->reply_to);
+	if (m->forwarded_from != NULL) {
+		BSON_APPEND_BOOL(doc, "isForwarded", true);
+		BSON_APPEND_OID(doc, "forwardedFromId", m->forwarded_from);
+	}
+	BSON_APPEND_INT64(doc, "seq", m->seq);
+	BSON_APPEND_UTF8(doc, "bucket", bucket);
 	if (m->client_id != NULL) {
-		BSON_APPEND_UTF8(&doc, "clientMessageId", m->client_id);
+		BSON_APPEND_UTF8(doc, "clientMessageId", m->client_id);
 	} else {
 		bson_oid_to_string(&m->id, hex);
-		BSON_APPEND_UTF8(&doc, "clientMessageId", hex);
+		BSON_APPEND_UTF8(doc, "clientMessageId", hex);
 	}
-	BSON_APPEND_DATE_TIME(&doc, "createdAt", m->now);
-	BSON_APPEND_DATE_TIME(&doc, "updatedAt", m->now);
+	BSON_APPEND_DATE_TIME(doc, "createdAt", m->now);
+}
+
+int
+msgs_insert_many(const bson_t **docs, size_t n, size_t *done)
+{
+	bson_t		opts, reply;
+	bson_iter_t	it, we;
+	bson_error_t	err;
+	int		ret;
+
+	*done = 0;
+	if (n == 0)
+		return (STORE_OK);
+
+	bson_init(&opts);
+	BSON_APPEND_BOOL(&opts, "ordered", true);
 
 	ret = STORE_OK;
-	if (!mongoc_collection_insert_one(store_coll(STORE_MESSAGES), &doc,
-	    NULL, NULL, &err))
+	if (mongoc_collection_insert_many(store_coll(STORE_MESSAGES), docs, n,
+	    &opts, &reply, &err)) {
+		*done = n;
+	} else {
 		ret = store_error("messages.insert", &err);
-	else if (out != NULL)
-		bson_copy_to(&doc, out);
+		if (bson_iter_init_find(&it, &reply, "insertedCount") &&
+		    BSON_ITER_HOLDS_NUMBER(&it))
+			*done = (size_t)bson_iter_as_int64(&it);
+		/* The index of the first write error is the exact one. */
+		if (bson_iter_init_find(&it, &reply, "writeErrors") &&
+		    BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &we) &&
+		    bson_iter_next(&we) && BSON_ITER_HOLDS_DOCUMENT(&we) &&
+		    bson_iter_recurse(&we, &we) &&
+		    bson_iter_find(&we, "index") && BSON_ITER_HOLDS_NUMBER(&we))
+			*done = (size_t)bson_iter_as_int64(&we);
+		if (*done > n)
+			*done = n;
+	}
 
-	bson_destroy(&doc);
+	bson_destroy(&opts);
+	bson_destroy(&reply);
 	return (ret);
 }
 
@@ -90,6 +120,26 @@ msgs_find(const bson_oid_t *id, bson_t *out)
 }
 
 int
+msgs_find_many(const struct oidlist *ids, struct doclist *out)
+{
+	bson_t		doc;
+	size_t		i;
+	int		ret;
+
+	for (i = 0; i < ids->n; i++) {
+		ret = msgs_find(&ids->v[i], &doc);
+		if (ret == STORE_NOTFOUND)
+			continue;
+		if (ret != STORE_OK)
+			return (ret);
+		doclist_push(out, &doc);
+		bson_destroy(&doc);
+	}
+
+	return (STORE_OK);
+}
+
+int
 msgs_find_client(const bson_oid_t *conv, const bson_oid_t *sender,
     const char *client_id, bson_t *out)
 {
@@ -97,48 +147,87 @@ msgs_find_client(const bson_oid_t *conv, const bson_oid_t *sender,
 	int		ret;
 
 	bson_init(&filter);
+	BSON_APPEND_UTF8(&filter, "clientMessageId", client_id);
 	BSON_APPEND_OID(&filter, "conversationId", conv);
 	BSON_APPEND_OID(&filter, "senderId", sender);
-	BSON_APPEND_UTF8(&filter, "clientMessageId", client_id);
 	ret = store_find_one(STORE_MESSAGES, &filter, NULL, out);
 	bson_destroy(&filter);
 
 	return (ret);
 }
 
-/* The highest seq stored in conv (0 when it has no message). */
 int
-msgs_max_seq(const bson_oid_t *conv, int64_t *seq)
+msgs_window(const struct msgs_window *w, struct doclist *out)
 {
-	bson_t		filter, opts, sort, doc;
+	struct doclist	docs;
+	int64_t		b, first, last, seq;
+	size_t		i;
 	int		ret;
 
-	bson_init(&filter);
-	BSON_APPEND_OID(&filter, "conversationId", conv);
-	bson_init(&opts);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
-	BSON_APPEND_INT32(&sort, "seq", -1);
-	bson_append_document_end(&opts, &sort);
+	if (w->to <= w->from || w->to <= 0)
+		return (STORE_OK);
 
-	*seq = 0;
-	ret = store_find_one(STORE_MESSAGES, &filter, &opts, &doc);
-	if (ret == STORE_OK) {
-		*seq = msgs_doc_int(&doc, "seq", 0);
-		bson_destroy(&doc);
-	} else if (ret == STORE_NOTFOUND) {
-		ret = STORE_OK;
+	first = w->newest_first ? w->to / MSGS_BUCKET :
+	    (w->from + 1) / MSGS_BUCKET;
+	last = w->newest_first ? (w->from + 1) / MSGS_BUCKET :
+	    w->to / MSGS_BUCKET;
+
+	ret = STORE_OK;
+	for (b = first;; b += w->newest_first ? -1 : 1) {
+		doclist_init(&docs);
+		if ((ret = msgs_bucket(w->conv, b, &docs)) != STORE_OK) {
+			doclist_free(&docs);
+			break;
+		}
+		msgs_sort(&docs, w->newest_first);
+		for (i = 0; i < docs.n; i++) {
+			seq = doc_int(docs.docs[i], "seq", 0);
+			if (seq <= w->from || seq > w->to)
+				continue;
+			if (w->viewer != NULL &&
+			    !msgs_doc_visible_to(docs.docs[i], w->viewer))
+				continue;
+			doclist_push(out, docs.docs[i]);
+			if (w->limit > 0 && out->n >= w->limit)
+				break;
+		}
+		doclist_free(&docs);
+		if (b == last || (w->limit > 0 && out->n >= w->limit))
+			break;
 	}
 
-	bson_destroy(&filter);
-	bson_destroy(&opts);
 	return (ret);
 }
 
-/*
- * One page of q, by seq: newest first or oldest first. With the
- * conversationId equality, MongoDB walks the {conversationId, seq} index
- * from the cursor, so a deep cursor page costs what the first one does.
- */
+int
+msgs_max_seq(const bson_oid_t *conv, int64_t known, int64_t *max)
+{
+	struct doclist	docs;
+	int64_t		b, m, seq;
+	size_t		i;
+	int		ret;
+
+	*max = known;
+	for (b = (known + 1) / MSGS_BUCKET;; b++) {
+		doclist_init(&docs);
+		ret = msgs_bucket(conv, b, &docs);
+		for (i = 0, m = 0; i < docs.n; i++) {
+			if ((seq = doc_int(docs.docs[i], "seq", 0)) > m)
+				m = seq;
+		}
+		doclist_free(&docs);
+		if (ret != STORE_OK)
+			return (ret);
+		if (m > *max)
+			*max = m;
+		/* seq has no gap: only a full bucket may have a successor. */
+		if (m != b * MSGS_BUCKET + MSGS_BUCKET - 1)
+			break;
+	}
+
+	return (STORE_OK);
+}
+
 int
 msgs_list(const struct msgs_query *q, int newest_first, int64_t skip,
     int64_t limit, struct doclist *out)
@@ -179,199 +268,101 @@ msgs_count(const struct msgs_query *q)
 }
 
 /*
- * By _id, one lookup each for the handful a page needs (reply previews,
- * last messages): FerretDB v1.24 pushes down only {_id: x}, and runs an
- * $in as a scan of the whole collection.
+ * One query per conversation (an equality FerretDB pushes down; an $in
+ * over the scope would read the whole collection), merged newest first.
  */
-int
-msgs_find_many(const struct oidlist *ids, struct doclist *out)
-{
-	bson_t		filter, doc;
-	size_t		i;
-	int		ret;
-
-	if (ids->n > MSGS_POINT_MAX) {
-		bson_init(&filter);
-		msgs_append_in(&filter, "_id", ids);
-		ret = store_find(STORE_MESSAGES, "messages.find",
-		    &filter, NULL, out);
-		bson_destroy(&filter);
-		return (ret);
-	}
-
-	for (i = 0; i < ids->n; i++) {
-		ret = msgs_find(&ids->v[i], &doc);
-		if (ret == STORE_NOTFOUND)
-			continue;
-		if (ret != STORE_OK)
-			return (ret);
-		doclist_push(out, &doc);
-		bson_destroy(&doc);
-	}
-
-	return (STORE_OK);
-}
-
-/* Those of ids that are in conv and visible to viewer. */
-int
-msgs_find_visible(const bson_oid_t *conv, const bson_oid_t *viewer,
-    const struct oidlist *ids, struct doclist *out)
-{
-	bson_t		filter;
-	int		ret;
-
-	if (ids->n == 0)
-		return (STORE_OK);
-
-	bson_init(&filter);
-	msgs_append_in(&filter, "_id", ids);
-	msgs_visible(&filter, conv, viewer);
-	ret = store_find(STORE_MESSAGES, "messages.find", &filter, NULL, out);
-	bson_destroy(&filter);
-
-	return (ret);
-}
-
-/* Newest first, across convs, content matching the escaped pattern. */
 int
 msgs_search(const struct oidlist *convs, const bson_oid_t *viewer,
     const char *pattern, int64_t limit, struct doclist *out)
 {
-	bson_t		filter, opts, sort, re;
-	int		ret;
+	struct msgs_query	q;
+	struct doclist		all;
+	size_t			i;
+	int			ret;
 
-	if (convs->n == 0)
-		return (STORE_OK);
+	doclist_init(&all);
+	memset(&q, 0, sizeof(q));
+	q.viewer = viewer;
+	q.pattern = pattern;
+	q.after_seq = -1;
+	q.before_seq = -1;
 
-	bson_init(&filter);
-	msgs_append_in(&filter, "conversationId", convs);
-	msgs_visible(&filter, NULL, viewer);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, "content", &re);
-	BSON_APPEND_UTF8(&re, "$regex", pattern);
-	BSON_APPEND_UTF8(&re, "$options", "i");
-	bson_append_document_end(&filter, &re);
-
-	bson_init(&opts);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
-	BSON_APPEND_INT32(&sort, "createdAt", -1);
-	BSON_APPEND_INT32(&sort, "_id", -1);
-	bson_append_document_end(&opts, &sort);
-	BSON_APPEND_INT64(&opts, "limit", limit);
-
-	ret = store_find(STORE_MESSAGES, "messages.find", &filter, &opts, out);
-	bson_destroy(&filter);
-	bson_destroy(&opts);
-
-	return (ret);
-}
-
-/*
- * Unread for viewer among seq (from, to]: messages from others, visible
- * to the viewer (SPEC.md §2.9). Returns the count or a STORE_* error.
- */
-int64_t
-msgs_count_unread(const bson_oid_t *conv, const bson_oid_t *viewer,
-    int64_t from, int64_t to)
-{
-	bson_t		filter, ne;
-	int64_t		n;
-
-	bson_init(&filter);
-	msgs_visible(&filter, conv, viewer);
-	msgs_seq_range(&filter, from, to);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, "senderId", &ne);
-	BSON_APPEND_OID(&ne, "$ne", viewer);
-	bson_append_document_end(&filter, &ne);
-
-	n = store_count(STORE_MESSAGES, &filter);
-	bson_destroy(&filter);
-
-	return (n);
-}
-
-/* Ids of up to limit messages of (from, to] that viewer has not read. */
-int
-msgs_unread_ids(const bson_oid_t *conv, const bson_oid_t *viewer,
-    int64_t from, int64_t to, int64_t limit, struct oidlist *out)
-{
-	struct doclist	docs;
-	bson_t		filter, opts, proj, ex, ne;
-	bson_iter_t	it;
-	char		key[64];
-	size_t		i;
-	int		ret;
-
-	bson_init(&filter);
-	msgs_visible(&filter, conv, viewer);
-	msgs_seq_range(&filter, from, to);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, "senderId", &ne);
-	BSON_APPEND_OID(&ne, "$ne", viewer);
-	bson_append_document_end(&filter, &ne);
-	msgs_user_key(key, sizeof(key), "readBy", viewer);
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, key, &ex);
-	BSON_APPEND_BOOL(&ex, "$exists", false);
-	bson_append_document_end(&filter, &ex);
-
-	bson_init(&opts);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
-	BSON_APPEND_INT32(&proj, "_id", 1);
-	bson_append_document_end(&opts, &proj);
-	BSON_APPEND_INT64(&opts, "limit", limit);
-
-	doclist_init(&docs);
-	ret = store_find(STORE_MESSAGES, "messages.find",
-	    &filter, &opts, &docs);
-	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
-		if (bson_iter_init_find(&it, docs.docs[i], "_id") &&
-		    BSON_ITER_HOLDS_OID(&it))
-			oidlist_add(out, bson_iter_oid(&it));
+	ret = STORE_OK;
+	for (i = 0; i < convs->n && ret == STORE_OK; i++) {
+		q.conv = &convs->v[i];
+		ret = msgs_list(&q, 1, 0, limit, &all);
 	}
 
-	doclist_free(&docs);
-	bson_destroy(&filter);
-	bson_destroy(&opts);
+	if (ret == STORE_OK) {
+		qsort(all.docs, all.n, sizeof(all.docs[0]), msgs_cmp_newest);
+		for (i = 0; i < all.n && (int64_t)i < limit; i++)
+			doclist_push(out, all.docs[i]);
+	}
+
+	doclist_free(&all);
 	return (ret);
 }
 
-/*
- * readBy.<viewer> = at on ids, which the caller (under the conversation
- * lock) knows are unread. One update by _id each for a few: see
- * msgs_find_many.
- */
 int
-msgs_mark_read(const struct oidlist *ids, const bson_oid_t *viewer,
+msgs_mark_read(const struct doclist *docs, const bson_oid_t *viewer,
     int64_t at)
 {
-	bson_t		filter, update, set;
+	bson_t		filter, update, set, range, ex, ne;
 	bson_error_t	err;
+	const char	*bucket;
+	bson_oid_t	id;
 	char		key[64];
-	size_t		i;
+	int64_t		lo, hi, seq;
+	size_t		i, k, n;
 	int		ret;
 
-	if (ids->n == 0)
-		return (STORE_OK);
-
-	msgs_user_key(key, sizeof(key), "readBy", viewer);
+	doc_map_key(key, sizeof(key), "readBy", viewer);
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
 	BSON_APPEND_DATE_TIME(&set, key, at);
 	bson_append_document_end(&update, &set);
 
 	ret = STORE_OK;
-	if (ids->n > MSGS_POINT_MAX) {
+	for (i = 0; i < docs->n && ret == STORE_OK; i = k) {
+		/* docs come bucket by bucket (msgs_window): take a run. */
+		bucket = doc_str(docs->docs[i], "bucket");
+		lo = hi = doc_int(docs->docs[i], "seq", 0);
+		for (k = i + 1, n = 1; k < docs->n; k++, n++) {
+			if (bucket == NULL || doc_str(docs->docs[k],
+			    "bucket") == NULL || strcmp(bucket,
+			    doc_str(docs->docs[k], "bucket")))
+				break;
+			seq = doc_int(docs->docs[k], "seq", 0);
+			lo = seq < lo ? seq : lo;
+			hi = seq > hi ? seq : hi;
+		}
+
+		if (n == 1) {
+			if (doc_oid(docs->docs[i], "_id", &id))
+				ret = msgs_update_id("messages.mark_read", &id,
+				    &update);
+			if (ret == STORE_NOTFOUND)
+				ret = STORE_OK;
+			continue;
+		}
+
+		/* One update for the run: the unread of others in lo..hi. */
 		bson_init(&filter);
-		msgs_append_in(&filter, "_id", ids);
+		BSON_APPEND_UTF8(&filter, "bucket", bucket);
+		BSON_APPEND_DOCUMENT_BEGIN(&filter, "seq", &range);
+		BSON_APPEND_INT64(&range, "$gte", lo);
+		BSON_APPEND_INT64(&range, "$lte", hi);
+		bson_append_document_end(&filter, &range);
+		BSON_APPEND_DOCUMENT_BEGIN(&filter, "senderId", &ne);
+		BSON_APPEND_OID(&ne, "$ne", viewer);
+		bson_append_document_end(&filter, &ne);
+		BSON_APPEND_DOCUMENT_BEGIN(&filter, key, &ex);
+		BSON_APPEND_BOOL(&ex, "$exists", false);
+		bson_append_document_end(&filter, &ex);
 		if (!mongoc_collection_update_many(store_coll(STORE_MESSAGES),
 		    &filter, &update, NULL, NULL, &err))
 			ret = store_error("messages.mark_read", &err);
 		bson_destroy(&filter);
-	} else {
-		for (i = 0; i < ids->n && ret == STORE_OK; i++) {
-			ret = store_update_id(STORE_MESSAGES,
-			    "messages.mark_read", &ids->v[i], &update);
-			if (ret == STORE_NOTFOUND)
-				ret = STORE_OK;
-		}
 	}
 
 	bson_destroy(&update);
@@ -391,7 +382,7 @@ msgs_edit(const bson_oid_t *id, const char *content, int64_t at)
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
 	bson_append_document_end(&update, &set);
 
-	ret = store_update_id(STORE_MESSAGES, "messages.edit", id, &update);
+	ret = msgs_update_id("messages.edit", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -418,8 +409,7 @@ msgs_delete_for_all(const bson_oid_t *id, int64_t at)
 	BSON_APPEND_UTF8(&unset, "metadata", "");
 	bson_append_document_end(&update, &unset);
 
-	ret = store_update_id(STORE_MESSAGES, "messages.delete_for_all",
-	    id, &update);
+	ret = msgs_update_id("messages.delete_for_all", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -439,8 +429,7 @@ msgs_delete_for(const bson_oid_t *id, const bson_oid_t *viewer, int64_t at)
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
 	bson_append_document_end(&update, &set);
 
-	ret = store_update_id(STORE_MESSAGES, "messages.delete_for",
-	    id, &update);
+	ret = msgs_update_id("messages.delete_for", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -455,7 +444,7 @@ msgs_react(const bson_oid_t *id, const bson_oid_t *user, const char *emoji,
 	char		key[64];
 	int		ret;
 
-	msgs_user_key(key, sizeof(key), "reactionTypes", user);
+	doc_map_key(key, sizeof(key), "reactionTypes", user);
 
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
@@ -466,7 +455,7 @@ msgs_react(const bson_oid_t *id, const bson_oid_t *user, const char *emoji,
 	BSON_APPEND_OID(&add, "reactions", user);
 	bson_append_document_end(&update, &add);
 
-	ret = store_update_id(STORE_MESSAGES, "messages.react", id, &update);
+	ret = msgs_update_id("messages.react", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -479,7 +468,7 @@ msgs_unreact(const bson_oid_t *id, const bson_oid_t *user, int64_t at)
 	char		key[64];
 	int		ret;
 
-	msgs_user_key(key, sizeof(key), "reactionTypes", user);
+	doc_map_key(key, sizeof(key), "reactionTypes", user);
 
 	bson_init(&update);
 	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
@@ -493,7 +482,7 @@ msgs_unreact(const bson_oid_t *id, const bson_oid_t *user, int64_t at)
 	BSON_APPEND_OID(&pull, "reactions", user);
 	bson_append_document_end(&update, &pull);
 
-	ret = store_update_id(STORE_MESSAGES, "messages.unreact", id, &update);
+	ret = msgs_update_id("messages.unreact", id, &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -502,105 +491,101 @@ msgs_unreact(const bson_oid_t *id, const bson_oid_t *user, int64_t at)
 int
 msgs_doc_visible_to(const bson_t *doc, const bson_oid_t *viewer)
 {
-	bson_iter_t	it, arr;
-
-	if (bson_iter_init_find(&it, doc, "deletedAt") &&
-	    !BSON_ITER_HOLDS_NULL(&it))
+	if (doc_has(doc, "deletedAt"))
 		return (0);
 
-	if (bson_iter_init_find(&it, doc, "deletedFor") &&
-	    BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
-		while (bson_iter_next(&arr)) {
-			if (BSON_ITER_HOLDS_OID(&arr) &&
-			    bson_oid_equal(bson_iter_oid(&arr), viewer))
-				return (0);
-		}
-	}
-
-	return (1);
+	return (!doc_array_has_oid(doc, "deletedFor", viewer));
 }
 
 int
 msgs_doc_read_by(const bson_t *doc, const bson_oid_t *viewer)
 {
-	bson_iter_t	it;
-	char		key[64];
-
-	msgs_user_key(key, sizeof(key), "readBy", viewer);
-	return (bson_iter_init(&it, doc) &&
-	    bson_iter_find_descendant(&it, key, &it));
+	return (doc_map_has(doc, "readBy", viewer));
 }
 
-int
-msgs_doc_oid(const bson_t *doc, const char *key, bson_oid_t *out)
+/* Every message of one bucket, in no particular order. */
+static int
+msgs_bucket(const bson_oid_t *conv, int64_t b, struct doclist *out)
 {
-	bson_iter_t	it;
+	bson_t		filter;
+	char		key[MSGS_BUCKET_KEY_MAX];
+	int		ret;
 
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_OID(&it))
+	msgs_bucket_key(key, sizeof(key), conv, b * MSGS_BUCKET);
+	bson_init(&filter);
+	BSON_APPEND_UTF8(&filter, "bucket", key);
+	ret = store_find(STORE_MESSAGES, "messages.bucket", &filter, NULL,
+	    out);
+	bson_destroy(&filter);
+
+	return (ret);
+}
+
+static void
+msgs_sort(struct doclist *l, int newest_first)
+{
+	qsort(l->docs, l->n, sizeof(l->docs[0]),
+	    newest_first ? msgs_cmp_desc : msgs_cmp_asc);
+}
+
+static int
+msgs_cmp_asc(const void *a, const void *b)
+{
+	int64_t		x, y;
+
+	x = doc_int(*(bson_t * const *)a, "seq", 0);
+	y = doc_int(*(bson_t * const *)b, "seq", 0);
+
+	return (x < y ? -1 : x > y);
+}
+
+static int
+msgs_cmp_desc(const void *a, const void *b)
+{
+	return (msgs_cmp_asc(b, a));
+}
+
+/* Search results: createdAt, then _id, newest first. */
+static int
+msgs_cmp_newest(const void *a, const void *b)
+{
+	const bson_t	*x, *y;
+	bson_oid_t	ox, oy;
+	int64_t		tx, ty;
+
+	x = *(bson_t * const *)a;
+	y = *(bson_t * const *)b;
+	tx = doc_date(x, "createdAt", 0);
+	ty = doc_date(y, "createdAt", 0);
+	if (tx != ty)
+		return (tx > ty ? -1 : 1);
+	if (!doc_oid(x, "_id", &ox) || !doc_oid(y, "_id", &oy))
 		return (0);
 
-	bson_oid_copy(bson_iter_oid(&it), out);
-	return (1);
-}
-
-int64_t
-msgs_doc_int(const bson_t *doc, const char *key, int64_t def)
-{
-	bson_iter_t	it;
-
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_NUMBER(&it))
-		return (def);
-
-	return (bson_iter_as_int64(&it));
-}
-
-int64_t
-msgs_doc_date(const bson_t *doc, const char *key, int64_t def)
-{
-	bson_iter_t	it;
-
-	if (!bson_iter_init_find(&it, doc, key) ||
-	    !BSON_ITER_HOLDS_DATE_TIME(&it))
-		return (def);
-
-	return (bson_iter_date_time(&it));
-}
-
-const char *
-msgs_doc_str(const bson_t *doc, const char *key)
-{
-	bson_iter_t	it;
-
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
-		return (NULL);
-
-	return (bson_iter_utf8(&it, NULL));
-}
-
-/* conv may be NULL when the caller constrains conversationId itself. */
-static void
-msgs_visible(bson_t *f, const bson_oid_t *conv, const bson_oid_t *viewer)
-{
-	bson_t		ex, ne;
-
-	if (conv != NULL)
-		BSON_APPEND_OID(f, "conversationId", conv);
-	BSON_APPEND_DOCUMENT_BEGIN(f, "deletedAt", &ex);
-	BSON_APPEND_BOOL(&ex, "$exists", false);
-	bson_append_document_end(f, &ex);
-	BSON_APPEND_DOCUMENT_BEGIN(f, "deletedFor", &ne);
-	BSON_APPEND_OID(&ne, "$ne", viewer);
-	bson_append_document_end(f, &ne);
+	return (-bson_oid_compare(&ox, &oy));
 }
 
 static void
 msgs_filter(bson_t *f, const struct msgs_query *q)
 {
-	bson_t		re, range;
+	bson_t		re, range, ex, ne;
 
-	msgs_visible(f, q->conv, q->viewer);
-	msgs_seq_range(f, q->after_seq, q->before_seq == MSGS_NOSEQ ?
-	    MSGS_NOSEQ : q->before_seq - 1);
+	BSON_APPEND_OID(f, "conversationId", q->conv);
+	BSON_APPEND_DOCUMENT_BEGIN(f, "deletedAt", &ex);
+	BSON_APPEND_BOOL(&ex, "$exists", false);
+	bson_append_document_end(f, &ex);
+	BSON_APPEND_DOCUMENT_BEGIN(f, "deletedFor", &ne);
+	BSON_APPEND_OID(&ne, "$ne", q->viewer);
+	bson_append_document_end(f, &ne);
+
+	if (q->after_seq >= 0 || q->before_seq >= 0) {
+		BSON_APPEND_DOCUMENT_BEGIN(f, "seq", &range);
+		if (q->after_seq >= 0)
+			BSON_APPEND_INT64(&range, "$gt", q->after_seq);
+		if (q->before_seq >= 0)
+			BSON_APPEND_INT64(&range, "$lt", q->before_seq);
+		bson_append_document_end(f, &range);
+	}
 
 	if (q->type != NULL)
 		BSON_APPEND_UTF8(f, "type", q->type);
@@ -622,35 +607,8 @@ msgs_filter(bson_t *f, const struct msgs_query *q)
 	}
 }
 
-/* seq in (from, to]; MSGS_NOSEQ leaves that side open. */
-static void
-msgs_seq_range(bson_t *f, int64_t from, int64_t to)
+static int
+msgs_update_id(const char *what, const bson_oid_t *id, const bson_t *update)
 {
-	bson_t		range;
-
-	if (from == MSGS_NOSEQ && to == MSGS_NOSEQ)
-		return;
-
-	BSON_APPEND_DOCUMENT_BEGIN(f, "seq", &range);
-	if (from != MSGS_NOSEQ)
-		BSON_APPEND_INT64(&range, "$gt", from);
-	if (to != MSGS_NOSEQ)
-		BSON_APPEND_INT64(&range, "$lte", to);
-	bson_append_document_end(f, &range);
+	return (store_update_id(STORE_MESSAGES, what, id, update));
 }
-
-static void
-msgs_append_in(bson_t *f, const char *field, const struct oidlist *ids)
-{
-	store_append_in(f, field, ids->v, ids->n);
-}
-
-static void
-msgs_user_key(char *buf, size_t len, const char *field, const bson_oid_t *u)
-{
-	char		hex[25];
-
-	bson_oid_to_string(u, hex);
-	(void)snprintf(buf, len, "%s.%s", field, hex);
-}
-

@@ -36,7 +36,20 @@ static const char *coll_names[STORE_NCOLL] = {
  * partial, sparse or text indexes. Messages without a clientMessageId
  * store their own id there, and groups store "g:<id>" as directKey, so
  * the unique indexes need no filter. {conversationId, seq} is unique:
- * it is what keeps seq gap-free and unrepeated (domain/message_service.c).
+ * it is what keeps seq gap-free and unrepeated (domain/msg_commit.c).
+ *
+ * Each index leads with the field its hot query is an equality on: on
+ * FerretDB-on-PostgreSQL, scripts/postgres/ferretdb.sql gives every
+ * index a GIN twin on its first key, which is what serves FerretDB's
+ * pushed-down equality (`_jsonb->'field' @> value`); MongoDB uses the
+ * index itself. Hot queries and their index:
+ *   user by id, conversation by id, message by id    _id
+ *   user by e-mail / phone                           emailKey, phoneKey
+ *   a user's conversations (connect, list)           participants
+ *   direct conversation of two users                 directKey
+ *   history page, afterSeq / beforeSeq               bucket
+ *   the sender's earlier send (clientMessageId)      clientMessageId
+ *   receipts of a message                            messageId
  */
 static const struct store_index indexes[] = {
 	{ STORE_USERS, "emailKey_1", "{\"emailKey\": 1}", 1 },
@@ -46,13 +59,12 @@ static const struct store_index indexes[] = {
 	{ STORE_CONVERSATIONS, "directKey_1", "{\"directKey\": 1}", 1 },
 	{ STORE_MESSAGES, "conversationId_1_seq_1",
 	    "{\"conversationId\": 1, \"seq\": 1}", 1 },
+	{ STORE_MESSAGES, "bucket_1_seq_1", "{\"bucket\": 1, \"seq\": 1}", 0 },
+	{ STORE_MESSAGES, "clientMessageId_1_conversationId_1_senderId_1",
+	    "{\"clientMessageId\": 1, \"conversationId\": 1, "
+	    "\"senderId\": 1}", 1 },
 	{ STORE_MESSAGES, "conversationId_1_createdAt_-1",
 	    "{\"conversationId\": 1, \"createdAt\": -1}", 0 },
-	{ STORE_MESSAGES, "conversationId_1_senderId_1_clientMessageId_1",
-	    "{\"conversationId\": 1, \"senderId\": 1, "
-	    "\"clientMessageId\": 1}", 1 },
-	{ STORE_MESSAGES, "senderId_1_createdAt_-1",
-	    "{\"senderId\": 1, \"createdAt\": -1}", 0 },
 	{ STORE_MESSAGEREADS, "messageId_1_userId_1",
 	    "{\"messageId\": 1, \"userId\": 1}", 1 },
 	{ STORE_MESSAGEREADS, "conversationId_1_userId_1_readAt_-1",

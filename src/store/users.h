@@ -18,6 +18,7 @@ struct user_public {
 	char		avatar[1024];
 	int		is_verified;
 	int		is_premium;
+	int		active;		/* isActive (never rendered) */
 };
 
 int	users_insert(const bson_t *, int *);
@@ -27,9 +28,11 @@ int	users_find_by_phone(const char *, bson_t *);
 int	users_count_existing(const bson_oid_t *, size_t, int64_t *);
 int	users_set(const bson_oid_t *, const bson_t *);
 int	users_swap_refresh(const bson_oid_t *, const char *, const char *);
+/* Fills each entry's fields from its oid; found = 0 for a missing one. */
 int	users_load_public(struct user_public *, size_t);
-/* Those of ids whose name matches an (escaped) regex, case-insensitive. */
-int	users_filter_by_name(const bson_oid_t *, size_t, const char *,
+/* After a change to a user: the next load reads the database. */
+void	users_forget(const bson_oid_t *);
+void	users_filter_by_name(const struct user_public *, size_t, const char *,
 	    struct oidlist *);
 
 int	users_package_push(const bson_oid_t *, const bson_t *);
@@ -39,16 +42,11 @@ int	users_package_find(const bson_oid_t *, const char *, bson_t *);
 
 /* {_id, id, name, avatar, isVerified, isPremium} (SPEC.md §2.4) */
 void	users_json_public(struct json *, const struct user_public *);
-void	users_json_public_doc(struct json *, const bson_t *);
 /* The caller's own account: everything but credentials. */
 void	users_json_self(struct json *, const bson_t *);
 /* The curated subset of GET /api/auth/me. */
 void	users_json_me(struct json *, const bson_t *);
 void	users_json_package(struct json *, const bson_t *);
-
-/* Fields read from a stored user document. */
-int	users_doc_bool(const bson_t *, const char *, int);
-const char *users_doc_str(const bson_t *, const char *);
 
 #define USERS_DUP_EMAIL		1
 #define USERS_DUP_PHONE		2

@@ -27,6 +27,39 @@ export function oid(s) {
   return new ObjectId(s);
 }
 
+// A message row as the server stores it (src/store/messages.h): only
+// what it has, and the history bucket it is read by.
+export const BUCKET = 50;
+export function storedMessage({ conv, sender, seq, content, at, type = 'text' }) {
+  const id = new ObjectId();
+  return {
+    _id: id, conversationId: oid(conv), senderId: oid(sender), content, type, seq,
+    bucket: `${conv}:${Math.floor(seq / BUCKET)}`, clientMessageId: id.toHexString(),
+    createdAt: at,
+  };
+}
+
+// Seeds n messages of the given senders (alternating) and moves the
+// conversation's head to the last one, as a stored send would.
+export async function seedMessages(conv, senders, n, content = (seq) => `seed ${seq}`) {
+  const base = Date.now() - n * 1000;
+  const docs = Array.from({ length: n }, (_, i) => storedMessage({
+    conv, sender: senders[i % senders.length].id, seq: i + 1, content: content(i + 1),
+    at: new Date(base + (i + 1) * 1000),
+  }));
+  const mdb = await db();
+  await mdb.collection('messages').insertMany(docs, { ordered: true });
+  const sentCounts = {};
+  for (const d of docs) sentCounts[d.senderId.toHexString()] = (sentCounts[d.senderId.toHexString()] || 0) + 1;
+  await mdb.collection('conversations').updateOne({ _id: oid(conv) }, {
+    $set: {
+      seq: n, lastMessage: docs[n - 1].content, lastMessageId: docs[n - 1]._id,
+      lastMessageAt: docs[n - 1].createdAt, sentCounts,
+    },
+  });
+  return docs;
+}
+
 export async function direct(a, b) {
   const r = await api('POST', '/api/conversations', {
     token: a.token, body: { participants: [b.id], type: 'direct' },

@@ -54,7 +54,10 @@ describe('POST /api/conversations/:id/messages', () => {
     const conv = await (await db()).collection('conversations').findOne({ _id: oid(d._id) });
     assert.equal(conv.lastMessage, 'Hello');
     assert.equal(conv.seq, 1);
-    assert.equal(conv.unreadCounts[b.id], 1);
+    // Unread counts are derived, not stored: seq, the sender's count.
+    assert.equal(conv.sentCounts[a.id], 1);
+    assert.equal(await unread(b, d._id), 1);
+    assert.equal(await unread(a, d._id), 0);
   });
 
   it('content rules: controls removed, characters counted, limits enforced', async () => {

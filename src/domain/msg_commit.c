@@ -1,0 +1,698 @@
+/*
+ * Group commit: numbering and storing messages (see message_service.h).
+ *
+ * A checked send (a draft) waits on its worker's loop. While no commit
+ * runs, everything waiting becomes one batch and one task: it takes the
+ * locks of the batch's conversations in one Redis round trip, reads each
+ * conversation once, numbers the drafts seq + 1, seq + 2, ..., stores
+ * them all with one ordered insert, moves each conversation's head in
+ * one bulk update, releases the locks, and renders replies and events.
+ * Back on the loop the events are published in batch order (so, per
+ * conversation, in seq order), then each requester hears its result.
+ * Sends that arrive meanwhile form the next batch: the busier the
+ * worker, the bigger the batch and the fewer round trips per message.
+ *
+ * Numbering. The unique index {conversationId, seq} refuses a number
+ * twice, so seq has no gap and no repeat, and message n+1 is never
+ * visible before n (an afterSeq reader cannot skip one). A draft that
+ * collides is either this sender's earlier send with the same
+ * clientMessageId (it gets that message back, 200, nothing announced) or
+ * a number taken without the lock, or stored while the conversation's
+ * head was not moved (a crash between the two writes): then the drafts
+ * are numbered after the highest stored seq, and the messages the head
+ * missed are counted into this batch's head, so derived state (seq,
+ * unread counts) is repaired by the next write.
+ *
+ * A conversation locked elsewhere keeps its drafts waiting for a later
+ * batch (the others go ahead); past CONV_LOCK_WAIT_MS they get 503.
+ */
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "app/job.h"
+#include "app/metrics.h"
+#include "domain/chat_json.h"
+#include "domain/conv_lock.h"
+#include "domain/conversation_service.h"
+#include "domain/domain.h"
+#include "domain/msg_internal.h"
+#include "store/conversations.h"
+#include "store/doc.h"
+#include "store/store.h"
+#include "store/users.h"
+
+#define COMMIT_BATCH_MAX	512
+#define COMMIT_RETRY_MS		5
+#define COMMIT_ATTEMPTS		8
+
+/* One conversation of a batch. */
+struct commit_conv {
+	bson_oid_t		id;
+	struct conv_lock	lock;
+	bson_t			doc;
+	int			has_doc;
+	int64_t			seq;		/* the last number given */
+	int64_t			doc_seq;	/* as read */
+	struct msg_draft	*first;		/* first and last stored */
+	struct msg_draft	*last;
+	struct oidlist		senders;	/* and how many each sent */
+	int64_t			sent[CONVS_MEMBERS_MAX];
+	struct oidlist		revive;
+	int			attempts;
+	bson_t			after;
+	int			has_after;
+};
+
+TAILQ_HEAD(draft_list, msg_draft);
+
+struct commit_batch {
+	struct draft_list	drafts;
+	size_t			n;
+};
+
+static void	commit_kick(void);
+static void	commit_retry(void *);
+static void	commit_run(void *);
+static void	commit_done(void *);
+static void	commit_finish(struct msg_draft *);
+static size_t	commit_group(struct commit_batch *, struct commit_conv **);
+static void	commit_load(struct commit_conv *, struct commit_batch *);
+static void	commit_number(struct msg_draft **, size_t, size_t,
+		    struct commit_conv *, int64_t);
+static void	commit_store(struct commit_batch *);
+static int	commit_collision(struct msg_draft *, struct msg_draft **,
+		    size_t, size_t);
+static void	commit_lagged(struct commit_conv *, int64_t);
+static void	commit_count(struct commit_conv *, const bson_oid_t *,
+		    int64_t);
+static void	commit_tally(struct commit_batch *);
+static void	commit_heads(struct commit_conv *, size_t);
+static void	commit_render(struct commit_batch *);
+static void	commit_events(struct msg_draft *, struct commit_conv *);
+static void	commit_fail(struct msg_draft *, int, const char *);
+
+/* The loop's: drafts waiting, and whether a commit task runs. */
+static struct draft_list	waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static int			running;
+static int			retry_armed;
+
+void
+msg_commit(struct msg_draft *d, void (*done)(void *,
+    const struct msg_result *), void *arg)
+{
+	d->done = done;
+	d->arg = arg;
+	d->deadline = app_now_ms() + CONV_LOCK_WAIT_MS;
+	d->not_before = 0;
+	TAILQ_INSERT_TAIL(&waiting, d, list);
+	commit_kick();
+}
+
+void
+msg_commit_detach(struct msg_draft *d)
+{
+	d->done = NULL;
+	d->arg = NULL;
+}
+
+void
+msg_draft_free(struct msg_draft *d)
+{
+	free(d->content);
+	if (d->metadata != NULL)
+		bson_destroy(d->metadata);
+	doclist_free(&d->replies);
+	if (d->has_doc)
+		bson_destroy(&d->doc);
+	json_free(&d->res.out);
+	evq_clear(&d->ev);
+	free(d);
+}
+
+/* Loop: start a batch of what is due, unless one is running. */
+static void
+commit_kick(void)
+{
+	struct commit_batch	*b;
+	struct msg_draft	*d, *next;
+	int64_t			now, soonest;
+
+	if (running || TAILQ_EMPTY(&waiting))
+		return;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		abort();
+	TAILQ_INIT(&b->drafts);
+
+	now = app_now_ms();
+	soonest = 0;
+	for (d = TAILQ_FIRST(&waiting); d != NULL &&
+	    b->n < COMMIT_BATCH_MAX; d = next) {
+		next = TAILQ_NEXT(d, list);
+		if (d->not_before > now) {
+			if (soonest == 0 || d->not_before < soonest)
+				soonest = d->not_before;
+			continue;
+		}
+		TAILQ_REMOVE(&waiting, d, list);
+		TAILQ_INSERT_TAIL(&b->drafts, d, list);
+		b->n++;
+	}
+
+	if (b->n == 0) {
+		free(b);
+		if (soonest != 0 && !retry_armed) {
+			retry_armed = 1;
+			job_after(soonest - now, commit_retry, NULL);
+		}
+		return;
+	}
+
+	running = 1;
+	if (job_start(commit_run, commit_done, b) == -1) {
+		/* The worker is saturated: put them back, try shortly. */
+		running = 0;
+		while ((d = TAILQ_LAST(&b->drafts, draft_list)) != NULL) {
+			TAILQ_REMOVE(&b->drafts, d, list);
+			d->not_before = now + COMMIT_RETRY_MS;
+			TAILQ_INSERT_HEAD(&waiting, d, list);
+		}
+		free(b);
+		if (!retry_armed) {
+			retry_armed = 1;
+			job_after(COMMIT_RETRY_MS, commit_retry, NULL);
+		}
+	}
+}
+
+static void
+commit_retry(void *arg)
+{
+	(void)arg;
+	retry_armed = 0;
+	commit_kick();
+}
+
+/* Task thread: the whole batch. */
+static void
+commit_run(void *arg)
+{
+	struct commit_batch	*b = arg;
+	struct commit_conv	*cv;
+	bson_oid_t		*ids;
+	struct conv_lock	*locks;
+	int			*got;
+	size_t			n, i;
+
+	n = commit_group(b, &cv);
+	if ((ids = calloc(n, sizeof(*ids))) == NULL ||
+	    (locks = calloc(n, sizeof(*locks))) == NULL ||
+	    (got = calloc(n, sizeof(*got))) == NULL)
+		abort();
+
+	for (i = 0; i < n; i++)
+		bson_oid_copy(&cv[i].id, &ids[i]);
+	conv_trylock_many(ids, locks, got, n);
+
+	for (i = 0; i < n; i++) {
+		if (got[i])
+			commit_load(&cv[i], b);
+	}
+	commit_store(b);
+	commit_tally(b);
+	commit_heads(cv, n);
+	conv_unlock_many(locks, got, n);
+	commit_render(b);
+
+	for (i = 0; i < n; i++) {
+		if (cv[i].has_doc)
+			bson_destroy(&cv[i].doc);
+		if (cv[i].has_after)
+			bson_destroy(&cv[i].after);
+		oidlist_free(&cv[i].senders);
+		oidlist_free(&cv[i].revive);
+	}
+	free(cv);
+	free(ids);
+	free(locks);
+	free(got);
+}
+
+/* Loop: announce, answer, and requeue what met a busy conversation. */
+static void
+commit_done(void *arg)
+{
+	struct commit_batch	*b = arg;
+	struct draft_list	again;
+	struct msg_draft	*d;
+	int64_t			now;
+
+	now = app_now_ms();
+	TAILQ_INIT(&again);
+
+	while ((d = TAILQ_FIRST(&b->drafts)) != NULL) {
+		TAILQ_REMOVE(&b->drafts, d, list);
+		if (d->held && now < d->deadline) {
+			d->held = 0;
+			d->not_before = now + COMMIT_RETRY_MS;
+			TAILQ_INSERT_TAIL(&again, d, list);
+			continue;
+		}
+		if (d->held)
+			commit_fail(d, 503, "Conversation busy, try again "
+			    "later");
+		commit_finish(d);
+	}
+
+	/* Ahead of newer sends: their conversation's order is kept. */
+	while ((d = TAILQ_LAST(&again, draft_list)) != NULL) {
+		TAILQ_REMOVE(&again, d, list);
+		TAILQ_INSERT_HEAD(&waiting, d, list);
+	}
+
+	free(b);
+	running = 0;
+	commit_kick();
+}
+
+/* Loop: stored first, then announced, then the requester told. */
+static void
+commit_finish(struct msg_draft *d)
+{
+	if (!TAILQ_EMPTY(&d->ev))
+		bus_publish(&d->ev);
+	if (d->done != NULL)
+		d->done(d->arg, &d->res);
+	msg_draft_free(d);
+}
+
+/* The batch's conversations, in order of first appearance. */
+static size_t
+commit_group(struct commit_batch *b, struct commit_conv **out)
+{
+	struct commit_conv	*cv;
+	struct msg_draft	*d;
+	size_t			n, i;
+
+	if ((cv = calloc(b->n, sizeof(*cv))) == NULL)
+		abort();
+
+	n = 0;
+	TAILQ_FOREACH(d, &b->drafts, list) {
+		for (i = 0; i < n; i++) {
+			if (bson_oid_equal(&cv[i].id, &d->conv))
+				break;
+		}
+		if (i == n) {
+			bson_oid_copy(&d->conv, &cv[n].id);
+			oidlist_init(&cv[n].senders);
+			oidlist_init(&cv[n].revive);
+			n++;
+		}
+		d->cc = &cv[i];
+		d->held = 1;
+		d->res.status = 0;
+	}
+
+	*out = cv;
+	return (n);
+}
+
+/*
+ * Under the lock: the conversation as it is now (membership may have
+ * changed since msg_send checked), and the drafts numbered after it.
+ */
+static void
+commit_load(struct commit_conv *cc, struct commit_batch *b)
+{
+	struct msg_draft	*d;
+	int			ret;
+
+	ret = convs_find(&cc->id, &cc->doc);
+	if (ret == STORE_OK)
+		cc->has_doc = 1;
+
+	cc->doc_seq = cc->has_doc ? doc_int(&cc->doc, "seq", 0) : 0;
+	cc->seq = cc->doc_seq;
+
+	TAILQ_FOREACH(d, &b->drafts, list) {
+		if (d->cc != cc)
+			continue;
+		d->held = 0;
+		if (ret != STORE_OK && ret != STORE_NOTFOUND) {
+			commit_fail(d, dom_store_fail(d->res.err,
+			    sizeof(d->res.err), ret, msg_conv_not_found),
+			    NULL);
+			continue;
+		}
+		if (!cc->has_doc || !convs_doc_visible_to(&cc->doc,
+		    &d->user.oid)) {
+			commit_fail(d, 404, msg_conv_not_found);
+			continue;
+		}
+		d->m.seq = ++cc->seq;
+	}
+}
+
+/*
+ * (Re)numbers the drafts of cc among v[from..n) base + 1, base + 2, ...
+ * and builds their documents.
+ */
+static void
+commit_number(struct msg_draft **v, size_t from, size_t n,
+    struct commit_conv *cc, int64_t base)
+{
+	struct msg_draft	*d;
+	size_t			i;
+
+	for (i = from; i < n; i++) {
+		d = v[i];
+		if (d->cc != cc)
+			continue;
+		d->m.seq = ++base;
+		if (d->has_doc)
+			bson_destroy(&d->doc);
+		msgs_build(&d->m, &d->doc);
+		d->has_doc = 1;
+	}
+	cc->seq = base;
+}
+
+/* One ordered insert for the batch; a collision is resolved and retried. */
+static void
+commit_store(struct commit_batch *b)
+{
+	struct msg_draft	*d, **v;
+	const bson_t		**docs;
+	size_t			n, i, k, done;
+	int			ret;
+
+	if ((v = calloc(b->n, sizeof(*v))) == NULL ||
+	    (docs = calloc(b->n, sizeof(*docs))) == NULL)
+		abort();
+
+	n = 0;
+	TAILQ_FOREACH(d, &b->drafts, list) {
+		if (d->held || d->res.status != 0)
+			continue;
+		d->m.conv = d->conv;
+		d->m.sender = d->user.oid;
+		d->m.content = d->content;
+		d->m.type = d->type;
+		d->m.metadata = d->metadata;
+		d->m.reply_to = d->has_reply_to ? &d->reply_to : NULL;
+		d->m.forwarded_from = d->has_forward ? &d->forwarded_from :
+		    NULL;
+		d->m.client_id = d->client_id[0] != '\0' ? d->client_id :
+		    NULL;
+		d->m.now = app_now_ms();
+		bson_oid_init(&d->m.id, NULL);
+		msgs_build(&d->m, &d->doc);
+		d->has_doc = 1;
+		v[n++] = d;
+	}
+
+	i = 0;
+	while (i < n) {
+		for (k = i; k < n; k++)
+			docs[k] = &v[k]->doc;
+		ret = msgs_insert_many(docs + i, n - i, &done);
+		for (k = i; k < i + done; k++)
+			v[k]->res.status = 201;
+		i += done;
+		if (ret == STORE_OK)
+			break;
+
+		if (ret != STORE_DUP || commit_collision(v[i], v, i, n) ==
+		    -1) {
+			/* Not stored: the rest of the batch is not either. */
+			for (k = i; k < n; k++) {
+				if (ret == STORE_DUP)
+					commit_fail(v[k], 503, "Message not "
+					    "numbered, try again later");
+				else
+					commit_fail(v[k], dom_store_fail(
+					    v[k]->res.err,
+					    sizeof(v[k]->res.err), ret,
+					    msg_conv_not_found), NULL);
+			}
+			break;
+		}
+		if (v[i]->res.status != 0) {
+			/* The sender's earlier send: taken out of the run. */
+			memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
+			n--;
+		}
+	}
+
+	free(v);
+	free(docs);
+}
+
+/*
+ * v[i] collided. Either its sender stored it before (clientMessageId):
+ * the stored one is its answer and the conversation's later drafts move
+ * down one; or its number was taken: they are renumbered after the
+ * highest stored seq. -1: give up (the database is failing).
+ */
+static int
+commit_collision(struct msg_draft *d, struct msg_draft **v, size_t i,
+    size_t n)
+{
+	struct commit_conv	*cc = d->cc;
+	bson_t			prev;
+	int64_t			max;
+	int			ret;
+
+	if (++cc->attempts > COMMIT_ATTEMPTS)
+		return (-1);
+
+	if (d->m.client_id != NULL) {
+		ret = msgs_find_client(&d->conv, &d->user.oid, d->m.client_id,
+		    &prev);
+		if (ret == STORE_OK) {
+			bson_destroy(&d->doc);
+			bson_copy_to(&prev, &d->doc);
+			bson_destroy(&prev);
+			d->res.status = 200;
+			commit_number(v, i + 1, n, cc, d->m.seq - 1);
+			return (0);
+		}
+		if (ret != STORE_NOTFOUND)
+			return (-1);
+	}
+
+	if (msgs_max_seq(&d->conv, cc->doc_seq, &max) != STORE_OK)
+		return (-1);
+	app_log("conversation head behind its messages (%lld < %lld): "
+	    "renumbering", (long long)d->m.seq, (long long)max + 1);
+	commit_lagged(cc, max);
+	commit_number(v, i, n, cc, max);
+
+	return (0);
+}
+
+/*
+ * Messages (cc->doc_seq, max] are stored but were never counted into
+ * the head: count them into this batch's.
+ */
+static void
+commit_lagged(struct commit_conv *cc, int64_t max)
+{
+	struct msgs_window	w;
+	struct doclist		docs;
+	bson_oid_t		sender;
+	size_t			i;
+
+	memset(&w, 0, sizeof(w));
+	w.conv = &cc->id;
+	w.from = cc->doc_seq;
+	w.to = max;
+
+	doclist_init(&docs);
+	if (msgs_window(&w, &docs) == STORE_OK) {
+		for (i = 0; i < docs.n; i++) {
+			if (doc_oid(docs.docs[i], "senderId", &sender))
+				commit_count(cc, &sender, 1);
+		}
+	}
+	doclist_free(&docs);
+	cc->doc_seq = max;
+}
+
+static void
+commit_count(struct commit_conv *cc, const bson_oid_t *sender, int64_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < cc->senders.n; i++) {
+		if (bson_oid_equal(&cc->senders.v[i], sender))
+			break;
+	}
+	if (i == cc->senders.n) {
+		if (i >= CONVS_MEMBERS_MAX)
+			return;
+		oidlist_add(&cc->senders, sender);
+		cc->sent[i] = 0;
+	}
+	cc->sent[i] += n;
+}
+
+/* Each conversation's first and last message stored now, and who sent. */
+static void
+commit_tally(struct commit_batch *b)
+{
+	struct msg_draft	*d;
+	struct commit_conv	*cc;
+
+	TAILQ_FOREACH(d, &b->drafts, list) {
+		if (d->res.status != 201)
+			continue;
+		cc = d->cc;
+		if (cc->first == NULL)
+			cc->first = d;
+		cc->last = d;
+		commit_count(cc, &d->user.oid, 1);
+	}
+}
+
+/* One bulk update: each conversation's newest message becomes its head. */
+static void
+commit_heads(struct commit_conv *cv, size_t n)
+{
+	struct convs_head	*heads;
+	struct commit_conv	*cc;
+	struct oidlist		parts;
+	size_t			i, k, nh;
+	int			ret;
+
+	if ((heads = calloc(n, sizeof(*heads))) == NULL)
+		abort();
+
+	for (i = 0, nh = 0; i < n; i++) {
+		cc = &cv[i];
+		if (cc->last == NULL)
+			continue;
+		heads[nh].id = cc->id;
+		heads[nh].seq = cc->last->m.seq;
+		heads[nh].last_id = cc->last->m.id;
+		heads[nh].last_content = cc->last->m.content;
+		heads[nh].last_at = cc->last->m.now;
+		heads[nh].senders = &cc->senders;
+		heads[nh].sent = cc->sent;
+
+		/* A new message brings a deleted chat back (peer §8.10). */
+		oidlist_init(&parts);
+		convs_doc_participants(&cc->doc, &parts);
+		for (k = 0; k < parts.n; k++) {
+			if (convs_doc_has_mark(&cc->doc, "deletedBy",
+			    &parts.v[k]))
+				oidlist_add(&cc->revive, &parts.v[k]);
+		}
+		oidlist_free(&parts);
+		heads[nh].revive = &cc->revive;
+
+		convs_doc_with_head(&cc->doc, &heads[nh], &cc->after);
+		cc->has_after = 1;
+		nh++;
+	}
+
+	/*
+	 * The messages are stored whatever happens here: should the heads
+	 * not move, the next send to each conversation collides and repairs
+	 * them (commit_collision). Say so, and still announce.
+	 */
+	if ((ret = convs_apply_heads(heads, nh)) != STORE_OK)
+		app_log("commit: %zu conversation heads not moved (%d)", nh,
+		    ret);
+
+	free(heads);
+}
+
+static void
+commit_render(struct commit_batch *b)
+{
+	struct msg_draft	*d;
+	struct userset		users;
+	struct user_public	me;
+	char			room[64];
+
+	TAILQ_FOREACH(d, &b->drafts, list) {
+		if (d->held || (d->res.status != 201 && d->res.status != 200))
+			continue;
+		userset_init(&users);
+		msg_caller(&d->user, &me);
+		userset_put(&users, &me);
+		cj_message(&d->res.out, &d->doc, &users, &d->replies, NULL);
+		if (d->res.status == 201) {
+			conv_event_room(room, sizeof(room), "conversation",
+			    &d->conv);
+			msg_emit_message(&d->ev, room, "new_message", &d->doc,
+			    &users, &d->replies);
+			msg_emit_message(&d->ev, room, "message_received",
+			    &d->doc, &users, &d->replies);
+			commit_events(d, d->cc);
+			metrics_inc(METRIC_MESSAGES_SENT, d->type);
+			if (!strcmp(d->type, "service_offer"))
+				metrics_inc(METRIC_SERVICE_OFFERS);
+			else if (!strcmp(d->type, "booking_request"))
+				metrics_inc(METRIC_BOOKING_REQUESTS);
+		}
+		userset_free(&users);
+	}
+}
+
+/*
+ * The conversation's events ride with its first and last message of
+ * the batch: revived members join and hear of it before the first is
+ * delivered; conversation_updated follows the last, once per batch.
+ */
+static void
+commit_events(struct msg_draft *d, struct commit_conv *cc)
+{
+	struct evq	pre;
+	struct evt	*e;
+	char		room[64], target[64];
+	size_t		i;
+
+	if (!cc->has_after)
+		return;
+
+	if (d == cc->first && cc->revive.n > 0) {
+		evq_init(&pre);
+		conv_event_room(target, sizeof(target), "conversation",
+		    &cc->id);
+		for (i = 0; i < cc->revive.n; i++) {
+			conv_event_room(room, sizeof(room), "user",
+			    &cc->revive.v[i]);
+			evq_join(&pre, room, target);
+			conv_emit(&pre, room, "new_conversation", &cc->after,
+			    NULL, 0);
+		}
+		dom_note_changed(&pre, "conv", &cc->id);
+		while ((e = TAILQ_LAST(&pre, evq)) != NULL) {
+			TAILQ_REMOVE(&pre, e, list);
+			TAILQ_INSERT_HEAD(&d->ev, e, list);
+		}
+	}
+
+	if (d == cc->last)
+		msg_emit_conv_updated(&d->ev, &cc->after, &cc->id);
+}
+
+static void
+commit_fail(struct msg_draft *d, int status, const char *msg)
+{
+	d->res.status = status;
+	if (msg != NULL)
+		(void)snprintf(d->res.err, sizeof(d->res.err), "%s", msg);
+	else if (d->res.err[0] == '\0')
+		(void)snprintf(d->res.err, sizeof(d->res.err),
+		    "Request failed");
+}

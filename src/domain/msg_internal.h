@@ -1,0 +1,84 @@
+/*
+ * What the message files share (msg_input.c, msg_send.c, msg_commit.c,
+ * msg_read.c, msg_change.c, message_service.c); not for other layers.
+ */
+
+#ifndef LNK_DOMAIN_MSG_INTERNAL_H
+#define LNK_DOMAIN_MSG_INTERNAL_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <bson/bson.h>
+
+#include "domain/events.h"
+#include "domain/message_service.h"
+#include "store/doclist.h"
+#include "store/messages.h"
+
+struct conv_lock;
+struct userset;
+struct user_public;
+
+/*
+ * A send that passed every check but numbering: what msg_send() hands
+ * over and msg_commit() stores (see msg_commit.c for its life).
+ */
+struct msg_draft {
+	TAILQ_ENTRY(msg_draft)	list;
+	struct api_user		user;
+	bson_oid_t		conv;
+	char			*content;
+	char			type[32];
+	bson_t			*metadata;
+	int			has_reply_to;
+	bson_oid_t		reply_to;
+	int			has_forward;
+	bson_oid_t		forwarded_from;
+	char			client_id[MSG_CLIENT_ID_MAX + 1];
+	struct doclist		replies;	/* the replied-to message */
+	int64_t			deadline;	/* a busy conversation: 503 */
+	int64_t			not_before;
+
+	/* The commit's: the task fills them, the loop reads them after. */
+	struct msgs_new		m;
+	bson_t			doc;		/* as stored */
+	int			has_doc;
+	int			held;		/* its conversation was busy */
+	void			*cc;
+	struct msg_result	res;
+	struct evq		ev;
+
+	void			(*done)(void *, const struct msg_result *);
+	void			*arg;
+};
+
+extern const char	*msg_not_found;
+extern const char	*msg_conv_not_found;
+
+void	msg_draft_free(struct msg_draft *);
+
+/*
+ * A message the caller may see: it exists, is not deleted (for all or
+ * for them), and its conversation passes the participant check. conv,
+ * when not NULL, gets the conversation.
+ */
+int	msg_load(const struct api_user *, const bson_oid_t *, bson_t *,
+	    bson_t *, char *, size_t);
+int	msg_lock_load(const struct api_user *, const bson_oid_t *,
+	    const bson_oid_t *, struct conv_lock *, bson_t *, bson_t *,
+	    char *, size_t);
+/* The typed sends' text replaces what the input had. */
+void	msg_set_content(struct msg_input *, const char *);
+/* out ← MSG (sender and reply populated); ev ← event, when not NULL. */
+int	msg_render_one(const struct api_user *, const bson_t *, struct json *,
+	    struct evq *, const char *, char *, size_t);
+void	msg_caller(const struct api_user *, struct user_public *);
+void	msg_emit_message(struct evq *, const char *, const char *,
+	    const bson_t *, const struct userset *, const struct doclist *);
+void	msg_emit_conv_updated(struct evq *, const bson_t *,
+	    const bson_oid_t *);
+void	msg_emit_read(struct evq *, const bson_oid_t *, const bson_oid_t *,
+	    const bson_oid_t *, int64_t);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * TTL-bounded in-process copies (see memo.h). A table past its cap is
+ * emptied rather than managed: at the caps used (tens of thousands of
+ * entries) that happens seldom and costs one lookup per entry read again.
+ */
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "store/memo.h"
+
+struct memo_entry {
+	struct memo_entry	*next;
+	bson_oid_t		key;
+	int64_t			expires;
+	u_int8_t		val[];
+};
+
+static struct memo_entry	**memo_slot(struct memo *, const bson_oid_t *);
+static void			memo_drop_all(struct memo *);
+
+void
+memo_init(struct memo *m, size_t valsize, int64_t ttl_ms, size_t cap)
+{
+	memset(m, 0, sizeof(*m));
+	(void)pthread_mutex_init(&m->lock, NULL);
+	m->valsize = valsize;
+	m->ttl_ms = ttl_ms;
+	m->cap = cap;
+}
+
+int
+memo_get(struct memo *m, const bson_oid_t *key, void *val)
+{
+	struct memo_entry	*e;
+	int			hit;
+
+	hit = 0;
+	(void)pthread_mutex_lock(&m->lock);
+	for (e = *memo_slot(m, key); e != NULL; e = e->next) {
+		if (!bson_oid_equal(&e->key, key))
+			continue;
+		if (e->expires > app_now_ms()) {
+			memcpy(val, e->val, m->valsize);
+			hit = 1;
+		}
+		break;
+	}
+	(void)pthread_mutex_unlock(&m->lock);
+
+	return (hit);
+}
+
+void
+memo_put(struct memo *m, const bson_oid_t *key, const void *val)
+{
+	struct memo_entry	**head, *e;
+
+	(void)pthread_mutex_lock(&m->lock);
+	head = memo_slot(m, key);
+	for (e = *head; e != NULL; e = e->next) {
+		if (bson_oid_equal(&e->key, key))
+			break;
+	}
+
+	if (e == NULL) {
+		if (m->n >= m->cap) {
+			memo_drop_all(m);
+			head = memo_slot(m, key);
+		}
+		if ((e = malloc(sizeof(*e) + m->valsize)) == NULL)
+			abort();
+		bson_oid_copy(key, &e->key);
+		e->next = *head;
+		*head = e;
+		m->n++;
+	}
+
+	memcpy(e->val, val, m->valsize);
+	e->expires = app_now_ms() + m->ttl_ms;
+	(void)pthread_mutex_unlock(&m->lock);
+}
+
+void
+memo_forget(struct memo *m, const bson_oid_t *key)
+{
+	struct memo_entry	**p, *e;
+
+	(void)pthread_mutex_lock(&m->lock);
+	for (p = memo_slot(m, key); (e = *p) != NULL; p = &e->next) {
+		if (bson_oid_equal(&e->key, key)) {
+			*p = e->next;
+			free(e);
+			m->n--;
+			break;
+		}
+	}
+	(void)pthread_mutex_unlock(&m->lock);
+}
+
+void
+memo_clear(struct memo *m)
+{
+	(void)pthread_mutex_lock(&m->lock);
+	memo_drop_all(m);
+	(void)pthread_mutex_unlock(&m->lock);
+}
+
+static struct memo_entry **
+memo_slot(struct memo *m, const bson_oid_t *key)
+{
+	return (&m->slots[bson_oid_hash(key) % MEMO_SLOTS]);
+}
+
+static void
+memo_drop_all(struct memo *m)
+{
+	struct memo_entry	*e, *next;
+	size_t			i;
+
+	for (i = 0; i < MEMO_SLOTS; i++) {
+		for (e = m->slots[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+		m->slots[i] = NULL;
+	}
+	m->n = 0;
+}
