@@ -9,13 +9,14 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 
 BENCH="$ROOT/bench"
 # The machine has 2 cores: everything on the server side (Kore or Node,
-# and Redis and FerretDB behind them) shares CPU 0, the load client has
-# CPU 1 to itself.
+# and Redis, FerretDB and PostgreSQL behind them) shares CPU 0, the load
+# client has CPU 1 to itself.
 SERVER_CPU="${BENCH_SERVER_CPU:-0}"
 CLIENT_CPU="${BENCH_CLIENT_CPU:-1}"
 JWT_SECRET="bench-secret-0123456789abcdef0123"
 REDIS_PID=""
 FERRETDB_PID=""
+PG_PID=""
 KORE_PID=""
 NODE_PID=""
 MOCK_PID=""
@@ -27,8 +28,9 @@ bench_cleanup() {
 	[ -n "$MOCK_PID" ] && stop_pid "$MOCK_PID"
 	stop_group "$KORE_PID"
 	stop_pid "$REDIS_PID" "$FERRETDB_PID"
+	stop_postgres "$PG_PID"
 	if [ "${KEEP_BENCH_DATA:-0}" != 1 ]; then
-		rm -rf "$OUT/redis" "$OUT/ferretdb" "$OUT/upload"
+		rm -rf "$OUT/redis" "$OUT/ferretdb" "$OUT/postgres" "$OUT/upload"
 	fi
 }
 
@@ -71,11 +73,14 @@ bench_start_redis() {
 	start_redis "$REDIS_PORT" "$OUT/redis" || exit 1
 }
 
-# bench_start_lnk WORKERS: FerretDB and Kore (with the Redis above).
+# bench_start_lnk WORKERS: PostgreSQL, FerretDB on it, and Kore (with the
+# Redis above).
 bench_start_lnk() {
 	MONGO_PORT=$(free_port)
+	PG_PORT=$(free_port)
 	LNK_PORT=$(free_port)
-	start_ferretdb "$MONGO_PORT" "$OUT/ferretdb" || exit 1
+	start_postgres "$PG_PORT" "$OUT/postgres" || exit 1
+	start_ferretdb "$MONGO_PORT" "$PG_PORT" "$OUT/ferretdb" || exit 1
 	local conf
 	conf=$(kore_conf "$1")
 	cp "$conf" "$OUT/kore.conf"
@@ -100,9 +105,9 @@ bench_start_lnk() {
 
 # bench_pin: once seeding is done (it uses both cores), move Redis and
 # every Kore process with all their threads to the server CPU. FerretDB
-# stays free: it only works while sockets connect (lnk-chat looks the user
-# and their conversations up), which is slow on its SQLite backend, and
-# is idle in the measured windows (the runs report its CPU as "aux").
+# and PostgreSQL stay free: they mostly work while sockets connect
+# (lnk-chat looks the user and their conversations up), and are idle in
+# the measured windows (the runs report FerretDB's CPU as "aux").
 bench_pin() {
 	local p
 	for p in $REDIS_PID $(pgrep -g "${KORE_PID:-0}" 2>/dev/null); do
@@ -147,6 +152,13 @@ bench_seed() {
 
 mongo_uri() {
 	printf 'mongodb://127.0.0.1:%s/lnk_bench\n' "${MONGO_PORT:-0}"
+}
+
+# pg_pids: the postmaster and its children (the backends do the work).
+pg_pids() {
+	[ -n "$PG_PID" ] || return 0
+	printf '%s\n' "$PG_PID"
+	pgrep -P "$PG_PID" 2>/dev/null
 }
 
 # url_of TARGET, pids_of TARGET (comma list for the load client).
@@ -200,8 +212,10 @@ cpu_ticks() {
 # FerretDB busy for a while) does not run into the next measurement.
 settle() {
 	local pids i a b
-	pids="$REDIS_PID $FERRETDB_PID $NODE_PID $MOCK_PID $(pgrep -g "${KORE_PID:-0}" 2>/dev/null | tr '\n' ' ')"
 	for ((i = 0; i < 120; i++)); do
+		# Backends come and go: the same set for both readings.
+		pids="$REDIS_PID $FERRETDB_PID $NODE_PID $MOCK_PID $(pg_pids | tr '\n' ' ')"
+		pids="$pids $(pgrep -g "${KORE_PID:-0}" 2>/dev/null | tr '\n' ' ')"
 		# shellcheck disable=SC2086
 		a=$(cpu_ticks $pids)
 		sleep 1

