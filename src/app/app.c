@@ -23,6 +23,7 @@
 #include "app/job.h"
 #include "app/metrics.h"
 #include "cache/redis.h"
+#include "domain/conv_checkpoint.h"
 #include "lib/password.h"
 #include "store/store.h"
 
@@ -154,6 +155,7 @@ kore_worker_configure(void)
 			fatal("MONGODB_URI could not be parsed");
 		cache_init();
 		upload_worker_init();
+		conv_checkpoint_start();
 		/* One worker creates the indexes, retrying until it can. */
 		if (worker->id == 1)
 			(void)job_start(app_indexes_run, app_indexes_done, NULL);

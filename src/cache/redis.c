@@ -78,6 +78,71 @@ cache_command_argv(int argc, const char **argv, const size_t *lens)
 }
 
 int
+cache_pipe_begin(struct cache_pipe *p)
+{
+	memset(p, 0, sizeof(*p));
+	if ((p->c = cache_conn()) == NULL)
+		return (-1);
+
+	return (0);
+}
+
+void
+cache_pipe_cmd(struct cache_pipe *p, const char *fmt, ...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	if (!p->failed && redisvAppendCommand(p->c, fmt, ap) == REDIS_OK)
+		p->sent++;
+	else
+		p->failed = 1;
+	va_end(ap);
+}
+
+void
+cache_pipe_argv(struct cache_pipe *p, int argc, const char **argv,
+    const size_t *lens)
+{
+	if (!p->failed &&
+	    redisAppendCommandArgv(p->c, argc, argv, lens) == REDIS_OK)
+		p->sent++;
+	else
+		p->failed = 1;
+}
+
+redisReply *
+cache_pipe_reply(struct cache_pipe *p)
+{
+	void		*r;
+
+	if (p->failed || p->read >= p->sent)
+		return (NULL);
+	if (redisGetReply(p->c, &r) != REDIS_OK) {
+		p->failed = 1;
+		return (NULL);
+	}
+	p->read++;
+
+	return (r);
+}
+
+void
+cache_pipe_end(struct cache_pipe *p)
+{
+	redisReply	*r;
+
+	while (!p->failed && p->read < p->sent) {
+		if ((r = cache_pipe_reply(p)) != NULL)
+			freeReplyObject(r);
+	}
+	/* A broken pipeline leaves the connection in an unknown state. */
+	if (p->failed && p->c != NULL && p->c == tl_redis)
+		cache_drop();
+	p->c = NULL;
+}
+
+int
 cache_ping(int64_t *ms)
 {
 	redisReply	*r;

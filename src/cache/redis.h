@@ -23,10 +23,28 @@ struct ratelimit {
 	int		checked;	/* 0 when Redis was unavailable */
 };
 
+/*
+ * Several commands in one round trip: begin, add commands, then read
+ * the replies in order (each freed by the caller), then end. When Redis
+ * is away begin returns -1 and nothing needs ending.
+ */
+struct cache_pipe {
+	redisContext	*c;
+	size_t		sent;
+	size_t		read;
+	int		failed;
+};
+
 void		cache_init(void);
 redisReply	*cache_command(const char *, ...);
 redisReply	*cache_command_argv(int, const char **, const size_t *);
 int		cache_ping(int64_t *);
+int		cache_pipe_begin(struct cache_pipe *);
+void		cache_pipe_cmd(struct cache_pipe *, const char *, ...);
+void		cache_pipe_argv(struct cache_pipe *, int, const char **,
+		    const size_t *);
+redisReply	*cache_pipe_reply(struct cache_pipe *);
+void		cache_pipe_end(struct cache_pipe *);
 int		cache_ratelimit(const char *, const char *, u_int32_t,
 		    u_int32_t, struct ratelimit *);
 

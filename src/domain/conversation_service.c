@@ -12,6 +12,7 @@
 #include "app/metrics.h"
 #include "domain/chat_json.h"
 #include "domain/conv_lock.h"
+#include "domain/conv_state.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
 #include "domain/events.h"
@@ -28,6 +29,9 @@ static int	conv_reopen(const struct api_user *, bson_t *, struct json *,
 		    struct evq *, char *, size_t);
 static int	conv_mark(const struct api_user *, const bson_oid_t *,
 		    const char *, int64_t, bson_t *, char *, size_t);
+static int	conv_load(const bson_oid_t *, const bson_oid_t *, int,
+		    bson_t *, char *, size_t);
+static int	conv_cmp_recent(const void *, const void *);
 static int	conv_partners_named(const struct oidlist *, const char *,
 		    struct oidlist *);
 static int	conv_group_changes(const bson_t *, const struct api_user *,
@@ -156,7 +160,7 @@ conv_list(const struct api_user *u, const struct conv_list_in *in,
 {
 	struct convs_query	q;
 	struct oidlist		partners, matched, lastids;
-	struct doclist		docs, last;
+	struct doclist		docs, last, all;
 	struct userset		users;
 	const bson_t		*lm;
 	bson_oid_t		oid;
@@ -172,6 +176,7 @@ conv_list(const struct api_user *u, const struct conv_list_in *in,
 	oidlist_init(&lastids);
 	doclist_init(&docs);
 	doclist_init(&last);
+	doclist_init(&all);
 	userset_init(&users);
 
 	memset(&q, 0, sizeof(q));
@@ -197,16 +202,21 @@ conv_list(const struct api_user *u, const struct conv_list_in *in,
 		}
 	}
 
-	if ((total = convs_count(&q)) < 0) {
-		status = dom_store_fail(err, errlen, (int)total,
-		    conv_not_found);
-		goto done;
-	}
-	if ((ret = convs_list(&q, (in->page - 1) * in->limit, in->limit,
-	    &docs)) != STORE_OK) {
+	/*
+	 * Every matching conversation, then the live heads over them, then
+	 * the order and the page: a head newer than its document moves the
+	 * conversation up the list. FerretDB reads them all to sort anyway.
+	 */
+	if ((ret = convs_list(&q, 0, CONV_LIST_SCAN_MAX, &all)) != STORE_OK) {
 		status = dom_store_fail(err, errlen, ret, conv_not_found);
 		goto done;
 	}
+	conv_state_overlay(&all);
+	qsort(all.docs, all.n, sizeof(all.docs[0]), conv_cmp_recent);
+	total = (int64_t)all.n;
+	for (i = (size_t)((in->page - 1) * in->limit);
+	    i < all.n && docs.n < (size_t)in->limit; i++)
+		doclist_push(&docs, all.docs[i]);
 
 	for (i = 0; i < docs.n; i++) {
 		userset_add_field(&users, docs.docs[i], "participants");
@@ -255,6 +265,7 @@ done:
 	oidlist_free(&lastids);
 	doclist_free(&docs);
 	doclist_free(&last);
+	doclist_free(&all);
 	userset_free(&users);
 	return (status);
 }
@@ -317,7 +328,7 @@ conv_update(const struct api_user *u, const bson_oid_t *id,
 	locked = 1;
 
 	/* Checked again under the lock: membership may have changed. */
-	if ((status = conv_load_visible(id, &u->oid, &doc, err, errlen)) !=
+	if ((status = conv_load_fresh(id, &u->oid, &doc, err, errlen)) !=
 	    200)
 		goto done_nodoc;
 
@@ -344,7 +355,7 @@ conv_update(const struct api_user *u, const bson_oid_t *id,
 	g.now = app_now_ms();
 
 	if ((ret = convs_update_group(id, &g)) != STORE_OK ||
-	    (ret = convs_find(id, &after)) != STORE_OK) {
+	    (ret = conv_state_fresh(id, &after)) != STORE_OK) {
 		status = dom_store_fail(err, errlen, ret, conv_not_found);
 		goto done;
 	}
@@ -514,9 +525,25 @@ int
 conv_load_visible(const bson_oid_t *id, const bson_oid_t *user, bson_t *out,
     char *err, size_t errlen)
 {
+	return (conv_load(id, user, 0, out, err, errlen));
+}
+
+/* Under the lock, before a write: read now, not from the memo. */
+int
+conv_load_fresh(const bson_oid_t *id, const bson_oid_t *user, bson_t *out,
+    char *err, size_t errlen)
+{
+	return (conv_load(id, user, 1, out, err, errlen));
+}
+
+static int
+conv_load(const bson_oid_t *id, const bson_oid_t *user, int fresh,
+    bson_t *out, char *err, size_t errlen)
+{
 	int		ret;
 
-	if ((ret = convs_find(id, out)) != STORE_OK)
+	ret = fresh ? conv_state_fresh(id, out) : conv_state(id, out);
+	if (ret != STORE_OK)
 		return (dom_store_fail(err, errlen, ret, conv_not_found));
 
 	if (!convs_doc_visible_to(out, user)) {
@@ -562,7 +589,7 @@ conv_reopen(const struct api_user *u, bson_t *doc, struct json *out,
 			    "Conversation busy, try again later"));
 		ret = convs_set_mark(&id, "deletedBy", &u->oid, 0);
 		if (ret == STORE_OK)
-			ret = convs_find(&id, &after);
+			ret = conv_state_fresh(&id, &after);
 		conv_unlock(&lk);
 		if (ret != STORE_OK)
 			return (dom_store_fail(err, errlen, ret,
@@ -613,7 +640,7 @@ conv_mark(const struct api_user *u, const bson_oid_t *id, const char *field,
 
 	ret = convs_set_mark(id, field, &u->oid, at);
 	if (ret == STORE_OK)
-		ret = convs_find(id, after);
+		ret = conv_state_fresh(id, after);
 	conv_unlock(&lk);
 
 	if (ret != STORE_OK)
@@ -774,4 +801,24 @@ conv_partners_named(const struct oidlist *partners, const char *text,
 	free(v);
 
 	return (ret);
+}
+
+/* Lists: the most recent message first, then the newest conversation. */
+static int
+conv_cmp_recent(const void *a, const void *b)
+{
+	const bson_t	*x, *y;
+	bson_oid_t	ox, oy;
+	int64_t		tx, ty;
+
+	x = *(bson_t * const *)a;
+	y = *(bson_t * const *)b;
+	tx = doc_date(x, "lastMessageAt", 0);
+	ty = doc_date(y, "lastMessageAt", 0);
+	if (tx != ty)
+		return (tx > ty ? -1 : 1);
+	if (!doc_oid(x, "_id", &ox) || !doc_oid(y, "_id", &oy))
+		return (0);
+
+	return (-bson_oid_compare(&ox, &oy));
 }

@@ -22,6 +22,8 @@ struct json;
 
 #define CONV_MIN_PARTICIPANTS	2
 #define CONV_MAX_PARTICIPANTS	50
+/* A list reads at most this many of a user's conversations to sort. */
+#define CONV_LIST_SCAN_MAX	5000
 
 struct conv_create_in {
 	const bson_oid_t	*participants;	/* the caller may be absent */
@@ -87,6 +89,8 @@ int	conv_check_participant(const bson_oid_t *, const bson_oid_t *, char *,
 	    size_t);
 
 /* Shared with the message service: load conv if visible to the user. */
+int	conv_load_fresh(const bson_oid_t *, const bson_oid_t *, bson_t *,
+	    char *, size_t);
 int	conv_load_visible(const bson_oid_t *, const bson_oid_t *, bson_t *,
 	    char *, size_t);
 /* "<prefix>:<hex id>": the user: and conversation: rooms. */

@@ -32,15 +32,16 @@ const char	*msg_conv_not_found = "Conversation not found";
  * A message the caller may see: it exists, is not deleted (for all or
  * for them), and its conversation passes the participant check. Every
  * failure is the same 404 (SPEC.md §2.3). conv, when not NULL, gets the
- * conversation.
+ * conversation as it is now (read for a write under the lock); without
+ * it the membership memo answers.
  */
 int
 msg_load(const struct api_user *u, const bson_oid_t *mid, bson_t *msg,
     bson_t *conv, char *err, size_t errlen)
 {
-	bson_oid_t	cid;
-	bson_t		c;
-	int		ret, ok;
+	struct convs_members	m;
+	bson_oid_t		cid;
+	int			ret, status;
 
 	if ((ret = msgs_find(mid, msg)) != STORE_OK)
 		return (dom_store_fail(err, errlen, ret, msg_not_found));
@@ -51,19 +52,14 @@ msg_load(const struct api_user *u, const bson_oid_t *mid, bson_t *msg,
 		return (dom_fail(err, errlen, 404, "%s", msg_not_found));
 	}
 
-	if ((ret = convs_find(&cid, &c)) != STORE_OK) {
+	if (conv == NULL)
+		status = conv_members_visible(&cid, &u->oid, &m, err, errlen);
+	else
+		status = conv_load_fresh(&cid, &u->oid, conv, err, errlen);
+	if (status != 200) {
 		bson_destroy(msg);
-		return (dom_store_fail(err, errlen, ret, msg_not_found));
-	}
-
-	ok = convs_doc_visible_to(&c, &u->oid);
-	if (ok && conv != NULL)
-		bson_copy_to(&c, conv);
-	bson_destroy(&c);
-
-	if (!ok) {
-		bson_destroy(msg);
-		return (dom_fail(err, errlen, 404, "%s", msg_not_found));
+		return (status == 404 ? dom_fail(err, errlen, 404, "%s",
+		    msg_not_found) : status);
 	}
 
 	return (200);

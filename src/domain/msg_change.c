@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "cache/heads.h"
 #include "domain/conv_lock.h"
+#include "domain/conv_state.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
 #include "domain/msg_internal.h"
@@ -140,6 +142,7 @@ msg_delete(const struct api_user *u, const bson_oid_t *mid, struct evq *ev,
 	if (ret != STORE_OK)
 		return (dom_store_fail(err, errlen, ret, msg_not_found));
 
+	dom_note_changed(ev, "conv", &cid);
 	conv_event_room(room, sizeof(room), "conversation", &cid);
 	msg_emit_deleted(ev, room, &cid, mid, 0);
 
@@ -184,6 +187,7 @@ msg_hide(const struct api_user *u, const bson_oid_t *mid, struct evq *ev,
 		return (dom_store_fail(err, errlen, ret, msg_not_found));
 
 	/* Only the caller's own sockets: nobody else's view changed. */
+	dom_note_changed(ev, "conv", &cid);
 	conv_event_room(room, sizeof(room), "user", &u->oid);
 	msg_emit_deleted(ev, room, &cid, mid, 1);
 
@@ -271,7 +275,10 @@ msg_touch_last(const bson_oid_t *cid, const bson_t *conv,
 
 	if ((ret = convs_set_last_message(cid, content, now)) != STORE_OK)
 		return (ret);
-	if (ev != NULL && convs_find(cid, &after) == STORE_OK) {
+	/* The live head keeps a copy of the text too (cache/heads.h). */
+	(void)heads_set_text(cid, mid, content);
+	dom_note_changed(ev, "conv", cid);
+	if (ev != NULL && conv_state_fresh(cid, &after) == STORE_OK) {
 		msg_emit_conv_updated(ev, &after, cid);
 		bson_destroy(&after);
 	}

@@ -3,10 +3,13 @@
  *
  * A checked send (a draft) waits on its worker's loop. While no commit
  * runs, everything waiting becomes one batch and one task: it takes the
- * locks of the batch's conversations in one Redis round trip, reads each
- * conversation once, numbers the drafts seq + 1, seq + 2, ..., stores
- * them all with one ordered insert, moves each conversation's head in
- * one bulk update, releases the locks, and renders replies and events.
+ * locks of the batch's conversations and reads their heads (Redis, one
+ * round trip each), numbers the drafts seq + 1, seq + 2, ..., stores
+ * them all with one ordered insert, moves the heads (one round trip),
+ * releases the locks, and renders replies and events. The database sees
+ * one write per batch; the conversation documents get the heads later,
+ * coalesced (conv_checkpoint.c). Without Redis (or a head) the batch
+ * reads each conversation and moves its head in one bulk update.
  * Back on the loop the events are published in batch order (so, per
  * conversation, in seq order), then each requester hears its result.
  * Sends that arrive meanwhile form the next batch: the busier the
@@ -37,8 +40,10 @@
 #include "app/app.h"
 #include "app/job.h"
 #include "app/metrics.h"
+#include "cache/heads.h"
 #include "domain/chat_json.h"
 #include "domain/conv_lock.h"
+#include "domain/conv_state.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
 #include "domain/msg_internal.h"
@@ -54,15 +59,14 @@
 /* One conversation of a batch. */
 struct commit_conv {
 	bson_oid_t		id;
-	struct conv_lock	lock;
-	bson_t			doc;
+	bson_t			doc;		/* membership, read positions */
 	int			has_doc;
+	struct conv_head	head;		/* what the batch moves on */
+	int			live;		/* head kept in Redis */
 	int64_t			seq;		/* the last number given */
-	int64_t			doc_seq;	/* as read */
+	int64_t			doc_seq;	/* the head's, as read */
 	struct msg_draft	*first;		/* first and last stored */
 	struct msg_draft	*last;
-	struct oidlist		senders;	/* and how many each sent */
-	int64_t			sent[CONVS_MEMBERS_MAX];
 	struct oidlist		revive;
 	int			attempts;
 	bson_t			after;
@@ -82,7 +86,9 @@ static void	commit_run(void *);
 static void	commit_done(void *);
 static void	commit_finish(struct msg_draft *);
 static size_t	commit_group(struct commit_batch *, struct commit_conv **);
-static void	commit_load(struct commit_conv *, struct commit_batch *);
+static void	commit_load(struct commit_conv *, struct commit_batch *,
+		    struct conv_head *);
+static void	commit_head_of(struct commit_conv *);
 static void	commit_number(struct msg_draft **, size_t, size_t,
 		    struct commit_conv *, int64_t);
 static void	commit_store(struct commit_batch *);
@@ -205,25 +211,39 @@ commit_run(void *arg)
 {
 	struct commit_batch	*b = arg;
 	struct commit_conv	*cv;
+	struct conv_head	*live;
 	bson_oid_t		*ids;
 	struct conv_lock	*locks;
 	int			*got;
-	size_t			n, i;
+	size_t			n, i, k;
 
 	n = commit_group(b, &cv);
 	if ((ids = calloc(n, sizeof(*ids))) == NULL ||
 	    (locks = calloc(n, sizeof(*locks))) == NULL ||
-	    (got = calloc(n, sizeof(*got))) == NULL)
+	    (got = calloc(n, sizeof(*got))) == NULL ||
+	    (live = calloc(n, sizeof(*live))) == NULL)
 		abort();
 
 	for (i = 0; i < n; i++)
 		bson_oid_copy(&cv[i].id, &ids[i]);
 	conv_trylock_many(ids, locks, got, n);
 
-	for (i = 0; i < n; i++) {
-		if (got[i])
-			commit_load(&cv[i], b);
+	/* Heads count only where Redis holds the lock as well. */
+	for (i = 0, k = 0; i < n; i++) {
+		if (got[i] && locks[i].remote)
+			bson_oid_copy(&cv[i].id, &live[k++].id);
 	}
+	if (heads_get(live, k) == -1)
+		k = 0;
+	for (i = 0, k = 0; i < n; i++) {
+		if (!got[i])
+			continue;
+		if (locks[i].remote && bson_oid_equal(&live[k].id, &cv[i].id))
+			commit_load(&cv[i], b, &live[k++]);
+		else
+			commit_load(&cv[i], b, NULL);
+	}
+
 	commit_store(b);
 	commit_tally(b);
 	commit_heads(cv, n);
@@ -235,13 +255,15 @@ commit_run(void *arg)
 			bson_destroy(&cv[i].doc);
 		if (cv[i].has_after)
 			bson_destroy(&cv[i].after);
-		oidlist_free(&cv[i].senders);
+		heads_free(&cv[i].head, 1);
 		oidlist_free(&cv[i].revive);
 	}
 	free(cv);
 	free(ids);
 	free(locks);
 	free(got);
+	heads_free(live, n);
+	free(live);
 }
 
 /* Loop: announce, answer, and requeue what met a busy conversation. */
@@ -311,7 +333,7 @@ commit_group(struct commit_batch *b, struct commit_conv **out)
 		}
 		if (i == n) {
 			bson_oid_copy(&d->conv, &cv[n].id);
-			oidlist_init(&cv[n].senders);
+			bson_oid_copy(&d->conv, &cv[n].head.id);
 			oidlist_init(&cv[n].revive);
 			n++;
 		}
@@ -325,20 +347,38 @@ commit_group(struct commit_batch *b, struct commit_conv **out)
 }
 
 /*
- * Under the lock: the conversation as it is now (membership may have
- * changed since msg_send checked), and the drafts numbered after it.
+ * Under the lock: where the conversation is (its head from Redis, else
+ * its document read now), who may send (membership may have changed
+ * since msg_send checked: the memo drops a change as it is made), and
+ * the drafts numbered after it.
  */
 static void
-commit_load(struct commit_conv *cc, struct commit_batch *b)
+commit_load(struct commit_conv *cc, struct commit_batch *b,
+    struct conv_head *live)
 {
 	struct msg_draft	*d;
 	int			ret;
 
-	ret = convs_find(&cc->id, &cc->doc);
-	if (ret == STORE_OK)
-		cc->has_doc = 1;
+	if (live != NULL && live->found) {
+		ret = convs_cached(&cc->id, &cc->doc);
+		/* A document newer than the head (Redis came back stale). */
+		if (ret == STORE_OK && doc_int(&cc->doc, "seq", 0) <=
+		    live->seq) {
+			cc->head = *live;
+			live->text = NULL;
+			cc->live = 1;
+		} else if (ret == STORE_OK) {
+			(void)heads_drop(&cc->id);
+		}
+	} else {
+		ret = convs_find(&cc->id, &cc->doc);
+		cc->live = live != NULL;
+	}
+	cc->has_doc = ret == STORE_OK;
+	if (cc->has_doc && !cc->head.found)
+		commit_head_of(cc);
 
-	cc->doc_seq = cc->has_doc ? doc_int(&cc->doc, "seq", 0) : 0;
+	cc->doc_seq = cc->head.seq;
 	cc->seq = cc->doc_seq;
 
 	TAILQ_FOREACH(d, &b->drafts, list) {
@@ -358,6 +398,35 @@ commit_load(struct commit_conv *cc, struct commit_batch *b)
 		}
 		d->m.seq = ++cc->seq;
 	}
+}
+
+/* The head as the document has it: seq, newest message, sent counts. */
+static void
+commit_head_of(struct commit_conv *cc)
+{
+	struct conv_head	*h = &cc->head;
+	bson_iter_t		it, map;
+	bson_oid_t		oid;
+	const char		*key, *s;
+
+	h->seq = doc_int(&cc->doc, "seq", 0);
+	(void)doc_oid(&cc->doc, "lastMessageId", &h->last_id);
+	h->last_at = doc_date(&cc->doc, "lastMessageAt", 0);
+	s = doc_str(&cc->doc, "lastMessage");
+	if ((h->text = strdup(s != NULL ? s : "")) == NULL)
+		abort();
+	if (bson_iter_init_find(&it, &cc->doc, "sentCounts") &&
+	    BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &map)) {
+		while (bson_iter_next(&map)) {
+			key = bson_iter_key(&map);
+			if (strlen(key) != 24 || !bson_oid_is_valid(key, 24) ||
+			    !BSON_ITER_HOLDS_NUMBER(&map))
+				continue;
+			bson_oid_init_from_string(&oid, key);
+			heads_set_sent(h, &oid, bson_iter_as_int64(&map));
+		}
+	}
+	h->found = 1;
 }
 
 /*
@@ -529,19 +598,11 @@ commit_lagged(struct commit_conv *cc, int64_t max)
 static void
 commit_count(struct commit_conv *cc, const bson_oid_t *sender, int64_t n)
 {
-	size_t		i;
+	int64_t		had;
 
-	for (i = 0; i < cc->senders.n; i++) {
-		if (bson_oid_equal(&cc->senders.v[i], sender))
-			break;
-	}
-	if (i == cc->senders.n) {
-		if (i >= CONVS_MEMBERS_MAX)
-			return;
-		oidlist_add(&cc->senders, sender);
-		cc->sent[i] = 0;
-	}
-	cc->sent[i] += n;
+	if ((had = heads_sent_of(&cc->head, sender)) < 0)
+		had = 0;
+	heads_set_sent(&cc->head, sender, had + n);
 }
 
 /* Each conversation's first and last message stored now, and who sent. */
@@ -562,30 +623,49 @@ commit_tally(struct commit_batch *b)
 	}
 }
 
-/* One bulk update: each conversation's newest message becomes its head. */
+/*
+ * Each conversation's newest message becomes its head: in Redis for the
+ * live ones (one round trip), in the documents for the others (one bulk
+ * update). Members who had deleted the conversation get it back.
+ */
 static void
 commit_heads(struct commit_conv *cv, size_t n)
 {
-	struct convs_head	*heads;
+	struct convs_head	*docs;
+	struct conv_head	*live;
 	struct commit_conv	*cc;
 	struct oidlist		parts;
-	size_t			i, k, nh;
+	size_t			i, k, nd, nl;
 	int			ret;
 
-	if ((heads = calloc(n, sizeof(*heads))) == NULL)
+	if ((docs = calloc(n, sizeof(*docs))) == NULL ||
+	    (live = calloc(n, sizeof(*live))) == NULL)
 		abort();
 
-	for (i = 0, nh = 0; i < n; i++) {
+	for (i = 0, nl = 0; i < n; i++) {
 		cc = &cv[i];
 		if (cc->last == NULL)
 			continue;
-		heads[nh].id = cc->id;
-		heads[nh].seq = cc->last->m.seq;
-		heads[nh].last_id = cc->last->m.id;
-		heads[nh].last_content = cc->last->m.content;
-		heads[nh].last_at = cc->last->m.now;
-		heads[nh].senders = &cc->senders;
-		heads[nh].sent = cc->sent;
+		cc->head.seq = cc->last->m.seq;
+		cc->head.last_id = cc->last->m.id;
+		cc->head.last_at = cc->last->m.now;
+		free(cc->head.text);
+		if ((cc->head.text = strdup(cc->last->m.content)) == NULL)
+			abort();
+		if (cc->live)
+			live[nl++] = cc->head;
+	}
+	if (nl > 0 && heads_put(live, nl) == -1) {
+		app_log("commit: redis lost %zu conversation heads: writing "
+		    "them to the documents", nl);
+		for (i = 0; i < n; i++)
+			cv[i].live = 0;
+	}
+
+	for (i = 0, nd = 0; i < n; i++) {
+		cc = &cv[i];
+		if (cc->last == NULL)
+			continue;
 
 		/* A new message brings a deleted chat back (peer §8.10). */
 		oidlist_init(&parts);
@@ -596,11 +676,16 @@ commit_heads(struct commit_conv *cv, size_t n)
 				oidlist_add(&cc->revive, &parts.v[k]);
 		}
 		oidlist_free(&parts);
-		heads[nh].revive = &cc->revive;
 
-		convs_doc_with_head(&cc->doc, &heads[nh], &cc->after);
+		conv_state_head(&cc->head, &docs[nd]);
+		docs[nd].revive = &cc->revive;
+		convs_doc_with_head(&cc->doc, &docs[nd], &cc->after);
 		cc->has_after = 1;
-		nh++;
+		if (!cc->live)
+			nd++;
+		else if (cc->revive.n > 0 && (ret = convs_unmark(&cc->id,
+		    "deletedBy", &cc->revive)) != STORE_OK)
+			app_log("commit: deletedBy not cleared (%d)", ret);
 	}
 
 	/*
@@ -608,11 +693,12 @@ commit_heads(struct commit_conv *cv, size_t n)
 	 * not move, the next send to each conversation collides and repairs
 	 * them (commit_collision). Say so, and still announce.
 	 */
-	if ((ret = convs_apply_heads(heads, nh)) != STORE_OK)
-		app_log("commit: %zu conversation heads not moved (%d)", nh,
+	if ((ret = convs_apply_heads(docs, nd)) != STORE_OK)
+		app_log("commit: %zu conversation heads not moved (%d)", nd,
 		    ret);
 
-	free(heads);
+	free(docs);
+	free(live);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "app/app.h"
 #include "domain/chat_json.h"
 #include "domain/conv_lock.h"
+#include "domain/conv_state.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
 #include "domain/msg_internal.h"
@@ -291,6 +292,7 @@ msg_search(const struct api_user *u, const char *text, int64_t limit,
 		status = dom_store_fail(err, errlen, ret, msg_not_found);
 		goto done;
 	}
+	conv_state_overlay(&convs);
 
 	json_arr_open(out);
 	for (i = 0; i < docs.n; i++)
@@ -353,6 +355,7 @@ msg_read(const struct api_user *u, const bson_oid_t *mid,
 	if (ret != STORE_OK)
 		return (dom_store_fail(err, errlen, ret, msg_not_found));
 
+	dom_note_changed(ev, "conv", &cid);
 	if (ev != NULL)
 		msg_emit_read(ev, &cid, mid, &u->oid, now);
 
@@ -394,7 +397,7 @@ msg_read_bulk(const struct api_user *u, const bson_oid_t *cid,
 		goto done;
 	}
 
-	if ((status = conv_load_visible(cid, &u->oid, &conv, err, errlen)) !=
+	if ((status = conv_load_fresh(cid, &u->oid, &conv, err, errlen)) !=
 	    200) {
 		conv_unlock(&lk);
 		goto done;
@@ -429,6 +432,8 @@ msg_read_bulk(const struct api_user *u, const bson_oid_t *cid,
 		goto done;
 	}
 
+	if (ids.n > 0)
+		dom_note_changed(ev, "conv", cid);
 	for (i = 0; ev != NULL && i < ids.n; i++)
 		msg_emit_read(ev, cid, &ids.v[i], &u->oid, now);
 	status = 204;

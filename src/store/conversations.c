@@ -20,8 +20,9 @@ static void	convs_filter(bson_t *, const struct convs_query *);
 static void	convs_direct_key(char *, size_t, const bson_oid_t *,
 		    const bson_oid_t *);
 static void	convs_head_update(const struct convs_head *, bson_t *);
+static int	convs_write(const bson_oid_t *, const char *, const bson_t *);
 static void	convs_copy_map(bson_t *, const bson_t *, const char *,
-		    const struct oidlist *, const int64_t *,
+		    const bson_oid_t *, size_t, const int64_t *,
 		    const struct oidlist *);
 
 /*
@@ -30,7 +31,7 @@ static void	convs_copy_map(bson_t *, const bson_t *, const char *,
  * bus), so the ttl only bounds changes made behind the server's back.
  */
 #define CONVS_MEMO_TTL_MS	30000
-#define CONVS_MEMO_CAP		16384
+#define CONVS_MEMO_CAP		8192
 
 static void	convs_memo_init(void);
 
@@ -43,17 +44,24 @@ static const char *internal_fields[] = {
 	"deletedCount", "hiddenCounts", "unreadCounts", NULL
 };
 
+/* The memo's copy while fresh, else the database's (and memo it). */
+int
+convs_cached(const bson_oid_t *id, bson_t *out)
+{
+	(void)pthread_once(&memo_once, convs_memo_init);
+	if (memo_get_doc(&memo, id, out))
+		return (STORE_OK);
+
+	return (convs_find(id, out));
+}
+
 int
 convs_members(const bson_oid_t *id, struct convs_members *m)
 {
 	bson_t		doc;
 	int		ret;
 
-	(void)pthread_once(&memo_once, convs_memo_init);
-	if (memo_get(&memo, id, m))
-		return (STORE_OK);
-
-	ret = convs_find(id, &doc);
+	ret = convs_cached(id, &doc);
 	if (ret == STORE_NOTFOUND) {
 		memset(m, 0, sizeof(*m));
 		bson_oid_copy(id, &m->id);
@@ -74,7 +82,6 @@ convs_forget(const bson_oid_t *id)
 	memo_forget(&memo, id);
 }
 
-/* Also refreshes the memo: whoever read the document has it fresh. */
 void
 convs_members_of(const bson_t *doc, struct convs_members *m)
 {
@@ -106,9 +113,6 @@ convs_members_of(const bson_t *doc, struct convs_members *m)
 				    &m->deleted[m->ndeleted++], key);
 		}
 	}
-
-	(void)pthread_once(&memo_once, convs_memo_init);
-	memo_put(&memo, &m->id, m);
 }
 
 int
@@ -195,6 +199,7 @@ convs_insert(const struct convs_new *c, bson_t *out)
 	return (ret);
 }
 
+/* Refreshes the memo: whoever reads the document has it fresh. */
 int
 convs_find(const bson_oid_t *id, bson_t *out)
 {
@@ -205,6 +210,11 @@ convs_find(const bson_oid_t *id, bson_t *out)
 	BSON_APPEND_OID(&filter, "_id", id);
 	ret = store_find_one(STORE_CONVERSATIONS, &filter, NULL, out);
 	bson_destroy(&filter);
+
+	if (ret == STORE_OK) {
+		(void)pthread_once(&memo_once, convs_memo_init);
+		memo_put_doc(&memo, id, out);
+	}
 
 	return (ret);
 }
@@ -401,13 +411,60 @@ convs_apply_heads(const struct convs_head *v, size_t n)
 	ret = STORE_OK;
 	if (!mongoc_bulk_operation_execute(bulk, &reply, &err))
 		ret = store_error("conversations.apply_heads", &err);
-	for (i = 0; i < n; i++) {
-		if (v[i].revive != NULL && v[i].revive->n > 0)
-			convs_forget(&v[i].id);
-	}
+	for (i = 0; i < n; i++)
+		convs_forget(&v[i].id);
 
 	bson_destroy(&reply);
 	mongoc_bulk_operation_destroy(bulk);
+	return (ret);
+}
+
+int
+convs_write_head(const struct convs_head *h)
+{
+	bson_t		filter, update, range;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", &h->id);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "seq", &range);
+	BSON_APPEND_INT64(&range, "$lte", h->seq);
+	bson_append_document_end(&filter, &range);
+	bson_init(&update);
+	convs_head_update(h, &update);
+
+	ret = store_update(STORE_CONVERSATIONS, "conversations.write_head",
+	    &filter, &update);
+	bson_destroy(&filter);
+	bson_destroy(&update);
+	convs_forget(&h->id);
+
+	return (ret);
+}
+
+int
+convs_unmark(const bson_oid_t *id, const char *field,
+    const struct oidlist *users)
+{
+	bson_t		update, unset;
+	char		key[64];
+	size_t		i;
+	int		ret;
+
+	if (users->n == 0)
+		return (STORE_OK);
+
+	bson_init(&update);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$unset", &unset);
+	for (i = 0; i < users->n; i++) {
+		doc_map_key(key, sizeof(key), field, &users->v[i]);
+		BSON_APPEND_UTF8(&unset, key, "");
+	}
+	bson_append_document_end(&update, &unset);
+
+	ret = convs_write(id, "conversations.unmark", &update);
+	bson_destroy(&update);
+
 	return (ret);
 }
 
@@ -446,8 +503,9 @@ convs_doc_with_head(const bson_t *doc, const struct convs_head *h,
 		BSON_APPEND_INT64(out, "seq", h->seq);
 	if (!doc_has(doc, "lastMessageAt"))
 		BSON_APPEND_DATE_TIME(out, "lastMessageAt", h->last_at);
-	convs_copy_map(out, doc, "sentCounts", h->senders, h->sent, NULL);
-	convs_copy_map(out, doc, "deletedBy", NULL, NULL, h->revive);
+	convs_copy_map(out, doc, "sentCounts", h->users, h->nsent, h->sent,
+	    NULL);
+	convs_copy_map(out, doc, "deletedBy", NULL, 0, NULL, h->revive);
 }
 
 int
@@ -468,8 +526,7 @@ convs_set_read(const bson_oid_t *id, const bson_oid_t *user, int64_t seq,
 	BSON_APPEND_INT64(&set, key, skip);
 	bson_append_document_end(&update, &set);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_read",
-	    id, &update);
+	ret = convs_write(id, "conversations.set_read", &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -497,8 +554,7 @@ convs_adjust(const bson_oid_t *id, const struct convs_inc *v, size_t n)
 	}
 	bson_append_document_end(&update, &inc);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.adjust",
-	    id, &update);
+	ret = convs_write(id, "conversations.adjust", &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -516,8 +572,7 @@ convs_set_last_message(const bson_oid_t *id, const char *content, int64_t at)
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", at);
 	bson_append_document_end(&update, &set);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_last",
-	    id, &update);
+	ret = convs_write(id, "conversations.set_last", &update);
 	bson_destroy(&update);
 
 	return (ret);
@@ -544,10 +599,8 @@ convs_set_mark(const bson_oid_t *id, const char *field,
 	}
 	bson_append_document_end(&update, &op);
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.set_mark",
-	    id, &update);
+	ret = convs_write(id, "conversations.set_mark", &update);
 	bson_destroy(&update);
-	convs_forget(id);
 
 	return (ret);
 }
@@ -614,10 +667,8 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 		bson_append_document_end(&update, &unset);
 	}
 
-	ret = store_update_id(STORE_CONVERSATIONS, "conversations.update_group",
-	    id, &update);
+	ret = convs_write(id, "conversations.update_group", &update);
 	bson_destroy(&update);
-	convs_forget(id);
 
 	return (ret);
 }
@@ -776,37 +827,43 @@ convs_direct_key(char *buf, size_t len, const bson_oid_t *a,
 }
 
 
+/* Every write by _id: the memo's copy goes with the old document. */
+static int
+convs_write(const bson_oid_t *id, const char *what, const bson_t *update)
+{
+	int		ret;
+
+	ret = store_update_id(STORE_CONVERSATIONS, what, id, update);
+	convs_forget(id);
+
+	return (ret);
+}
+
 static void
 convs_memo_init(void)
 {
-	memo_init(&memo, sizeof(struct convs_members), CONVS_MEMO_TTL_MS,
-	    CONVS_MEMO_CAP);
+	memo_init(&memo, 0, CONVS_MEMO_TTL_MS, CONVS_MEMO_CAP);
 }
 
 static void
 convs_head_update(const struct convs_head *h, bson_t *update)
 {
-	bson_t		set, inc, unset;
+	bson_t		set, unset;
 	char		key[64];
 	size_t		i;
 
 	BSON_APPEND_DOCUMENT_BEGIN(update, "$set", &set);
 	BSON_APPEND_INT64(&set, "seq", h->seq);
-	BSON_APPEND_UTF8(&set, "lastMessage", h->last_content);
+	BSON_APPEND_UTF8(&set, "lastMessage", h->last_content != NULL ?
+	    h->last_content : "");
 	BSON_APPEND_OID(&set, "lastMessageId", &h->last_id);
 	BSON_APPEND_DATE_TIME(&set, "lastMessageAt", h->last_at);
 	BSON_APPEND_DATE_TIME(&set, "updatedAt", h->last_at);
-	bson_append_document_end(update, &set);
-
-	if (h->senders != NULL && h->senders->n > 0) {
-		BSON_APPEND_DOCUMENT_BEGIN(update, "$inc", &inc);
-		for (i = 0; i < h->senders->n; i++) {
-			doc_map_key(key, sizeof(key), "sentCounts",
-			    &h->senders->v[i]);
-			BSON_APPEND_INT64(&inc, key, h->sent[i]);
-		}
-		bson_append_document_end(update, &inc);
+	for (i = 0; i < h->nsent; i++) {
+		doc_map_key(key, sizeof(key), "sentCounts", &h->users[i]);
+		BSON_APPEND_INT64(&set, key, h->sent[i]);
 	}
+	bson_append_document_end(update, &set);
 
 	if (h->revive != NULL && h->revive->n > 0) {
 		BSON_APPEND_DOCUMENT_BEGIN(update, "$unset", &unset);
@@ -820,52 +877,43 @@ convs_head_update(const struct convs_head *h, bson_t *update)
 }
 
 /*
- * out.field ← doc.field with add[i] += by[i], and without the keys of
- * drop: a map as an update leaves it.
+ * out.field ← doc.field with users[i] set to val[i], and without the
+ * keys of drop: a map as an update leaves it.
  */
 static void
 convs_copy_map(bson_t *out, const bson_t *doc, const char *field,
-    const struct oidlist *add, const int64_t *by, const struct oidlist *drop)
+    const bson_oid_t *users, size_t n, const int64_t *val,
+    const struct oidlist *drop)
 {
 	bson_iter_t	it, m;
 	bson_oid_t	oid;
 	bson_t		map;
 	const char	*key;
 	char		hex[25];
-	size_t		i, k;
-	int		done[64];
+	size_t		i;
 
-	memset(done, 0, sizeof(done));
 	BSON_APPEND_DOCUMENT_BEGIN(out, field, &map);
 	if (bson_iter_init_find(&it, doc, field) &&
 	    BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &m)) {
 		while (bson_iter_next(&m)) {
 			key = bson_iter_key(&m);
-			if (strlen(key) != 24 || !bson_oid_is_valid(key, 24)) {
-				bson_append_iter(&map, key, -1, &m);
-				continue;
+			if (strlen(key) == 24 && bson_oid_is_valid(key, 24)) {
+				bson_oid_init_from_string(&oid, key);
+				if (drop != NULL && oidlist_has(drop, &oid))
+					continue;
+				for (i = 0; i < n; i++) {
+					if (bson_oid_equal(&users[i], &oid))
+						break;
+				}
+				if (i < n)
+					continue;
 			}
-			bson_oid_init_from_string(&oid, key);
-			if (drop != NULL && oidlist_has(drop, &oid))
-				continue;
-			for (k = 0; add != NULL && k < add->n; k++) {
-				if (bson_oid_equal(&add->v[k], &oid))
-					break;
-			}
-			if (add != NULL && k < add->n && k < 64) {
-				BSON_APPEND_INT64(&map, key,
-				    bson_iter_as_int64(&m) + by[k]);
-				done[k] = 1;
-			} else {
-				bson_append_iter(&map, key, -1, &m);
-			}
+			bson_append_iter(&map, key, -1, &m);
 		}
 	}
-	for (i = 0; add != NULL && i < add->n && i < 64; i++) {
-		if (done[i])
-			continue;
-		bson_oid_to_string(&add->v[i], hex);
-		BSON_APPEND_INT64(&map, hex, by[i]);
+	for (i = 0; i < n; i++) {
+		bson_oid_to_string(&users[i], hex);
+		BSON_APPEND_INT64(&map, hex, val[i]);
 	}
 	bson_append_document_end(out, &map);
 }

@@ -78,7 +78,9 @@ struct convs_group_set {
 
 /*
  * Who may see a conversation, as every participant check needs it:
- * from the memo (store/memo.h, CONVS_MEMO_TTL_MS) or one lookup.
+ * from the memo (store/memo.h, CONVS_MEMO_TTL_MS) or one lookup. The
+ * memo keeps whole documents, refreshed by every convs_find() and
+ * dropped by every write; its seq and head may lag (cache/heads.h).
  */
 #define CONVS_MEMBERS_MAX	64
 
@@ -94,6 +96,8 @@ struct convs_members {
 };
 
 int	convs_members(const bson_oid_t *, struct convs_members *);
+/* The document from the memo while fresh, else from the database. */
+int	convs_cached(const bson_oid_t *, bson_t *);
 /* After a change to membership or marks: the next check reads it. */
 void	convs_forget(const bson_oid_t *);
 void	convs_members_of(const bson_t *, struct convs_members *);
@@ -112,9 +116,9 @@ int	convs_ids_of(const bson_oid_t *, int, struct oidlist *);
 int	convs_partners_of(const bson_oid_t *, struct oidlist *);
 
 /*
- * What a batch of sends does to one conversation: the newest message
- * becomes its head, each sender's count grows, and those in revive who
- * had deleted the conversation get it back.
+ * A conversation's head: its newest message and each sender's count, as
+ * absolute values (a batch of sends, a checkpoint of cache/heads.h);
+ * revive, when not NULL, names those whose deletedBy mark goes.
  */
 struct convs_head {
 	bson_oid_t		id;
@@ -122,9 +126,10 @@ struct convs_head {
 	bson_oid_t		last_id;
 	const char		*last_content;
 	int64_t			last_at;
-	struct oidlist		*senders;	/* ... and how many each */
-	int64_t			*sent;
-	struct oidlist		*revive;
+	size_t			nsent;
+	const bson_oid_t	*users;		/* ... and how many each sent */
+	const int64_t		*sent;
+	const struct oidlist	*revive;
 };
 
 /* A counter change: field (or field.<user>) += delta. */
@@ -136,7 +141,11 @@ struct convs_inc {
 
 /* Every head of a batch, one round trip. */
 int	convs_apply_heads(const struct convs_head *, size_t);
-/* doc with head applied, as the database now has it. */
+/* A checkpoint: STORE_NOTFOUND when the document is newer already. */
+int	convs_write_head(const struct convs_head *);
+/* Clears field (deletedBy, archivedBy) of users. */
+int	convs_unmark(const bson_oid_t *, const char *, const struct oidlist *);
+/* doc with head applied, as the database has it (or will). */
 void	convs_doc_with_head(const bson_t *, const struct convs_head *,
 	    bson_t *);
 /* The reader's new read position and its counters. */

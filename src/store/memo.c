@@ -16,11 +16,16 @@ struct memo_entry {
 	struct memo_entry	*next;
 	bson_oid_t		key;
 	int64_t			expires;
+	size_t			len;
 	u_int8_t		val[];
 };
 
 static struct memo_entry	**memo_slot(struct memo *, const bson_oid_t *);
 static void			memo_drop_all(struct memo *);
+static int			memo_copy_out(struct memo *, const bson_oid_t *,
+				    void *, bson_t *);
+static void			memo_store(struct memo *, const bson_oid_t *,
+				    const void *, size_t);
 
 void
 memo_init(struct memo *m, size_t valsize, int64_t ttl_ms, size_t cap)
@@ -35,7 +40,32 @@ memo_init(struct memo *m, size_t valsize, int64_t ttl_ms, size_t cap)
 int
 memo_get(struct memo *m, const bson_oid_t *key, void *val)
 {
+	return (memo_copy_out(m, key, val, NULL));
+}
+
+int
+memo_get_doc(struct memo *m, const bson_oid_t *key, bson_t *doc)
+{
+	return (memo_copy_out(m, key, NULL, doc));
+}
+
+void
+memo_put(struct memo *m, const bson_oid_t *key, const void *val)
+{
+	memo_store(m, key, val, m->valsize);
+}
+
+void
+memo_put_doc(struct memo *m, const bson_oid_t *key, const bson_t *doc)
+{
+	memo_store(m, key, bson_get_data(doc), doc->len);
+}
+
+static int
+memo_copy_out(struct memo *m, const bson_oid_t *key, void *val, bson_t *doc)
+{
 	struct memo_entry	*e;
+	bson_t			stored;
 	int			hit;
 
 	hit = 0;
@@ -43,8 +73,13 @@ memo_get(struct memo *m, const bson_oid_t *key, void *val)
 	for (e = *memo_slot(m, key); e != NULL; e = e->next) {
 		if (!bson_oid_equal(&e->key, key))
 			continue;
-		if (e->expires > app_now_ms()) {
-			memcpy(val, e->val, m->valsize);
+		if (e->expires <= app_now_ms())
+			break;
+		if (doc == NULL) {
+			memcpy(val, e->val, e->len);
+			hit = 1;
+		} else if (bson_init_static(&stored, e->val, e->len)) {
+			bson_copy_to(&stored, doc);
 			hit = 1;
 		}
 		break;
@@ -54,33 +89,36 @@ memo_get(struct memo *m, const bson_oid_t *key, void *val)
 	return (hit);
 }
 
-void
-memo_put(struct memo *m, const bson_oid_t *key, const void *val)
+static void
+memo_store(struct memo *m, const bson_oid_t *key, const void *val,
+    size_t len)
 {
-	struct memo_entry	**head, *e;
+	struct memo_entry	**head, **p, *e;
 
 	(void)pthread_mutex_lock(&m->lock);
 	head = memo_slot(m, key);
-	for (e = *head; e != NULL; e = e->next) {
-		if (bson_oid_equal(&e->key, key))
+	for (p = head; (e = *p) != NULL; p = &e->next) {
+		if (bson_oid_equal(&e->key, key)) {
+			*p = e->next;
+			free(e);
+			m->n--;
 			break;
-	}
-
-	if (e == NULL) {
-		if (m->n >= m->cap) {
-			memo_drop_all(m);
-			head = memo_slot(m, key);
 		}
-		if ((e = malloc(sizeof(*e) + m->valsize)) == NULL)
-			abort();
-		bson_oid_copy(key, &e->key);
-		e->next = *head;
-		*head = e;
-		m->n++;
 	}
 
-	memcpy(e->val, val, m->valsize);
+	if (m->n >= m->cap) {
+		memo_drop_all(m);
+		head = memo_slot(m, key);
+	}
+	if ((e = malloc(sizeof(*e) + len)) == NULL)
+		abort();
+	bson_oid_copy(key, &e->key);
+	e->len = len;
+	memcpy(e->val, val, len);
 	e->expires = app_now_ms() + m->ttl_ms;
+	e->next = *head;
+	*head = e;
+	m->n++;
 	(void)pthread_mutex_unlock(&m->lock);
 }
 

@@ -28,7 +28,7 @@ struct memo_entry;
 
 struct memo {
 	pthread_mutex_t		lock;
-	size_t			valsize;
+	size_t			valsize;	/* 0: sized per entry */
 	int64_t			ttl_ms;
 	size_t			cap;
 	size_t			n;
@@ -39,6 +39,9 @@ void	memo_init(struct memo *, size_t, int64_t, size_t);
 /* 1 and *val filled when a fresh entry is there, else 0. */
 int	memo_get(struct memo *, const bson_oid_t *, void *);
 void	memo_put(struct memo *, const bson_oid_t *, const void *);
+/* Documents (a memo of valsize 0): a copy in out, or 0. */
+int	memo_get_doc(struct memo *, const bson_oid_t *, bson_t *);
+void	memo_put_doc(struct memo *, const bson_oid_t *, const bson_t *);
 void	memo_forget(struct memo *, const bson_oid_t *);
 void	memo_clear(struct memo *);
 

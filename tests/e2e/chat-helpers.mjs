@@ -89,6 +89,13 @@ export async function sendOk(user, cid, body) {
   return r.body;
 }
 
+// The conversation as the API shows it (its live head over the row).
+export async function conversation(user, cid) {
+  const r = await api('GET', `/api/conversations/${cid}`, { token: user.token });
+  if (r.status !== 200) throw new Error(`conversation: ${r.status} ${r.text}`);
+  return r.body;
+}
+
 export async function unread(user, cid) {
   const r = await api('GET', `/api/conversations/${cid}/unread-count`, { token: user.token });
   if (r.status !== 200) throw new Error(`unread: ${r.status} ${r.text}`);

@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, newUser } from './helpers.mjs';
 import {
-  closeDb, db, direct, group, isPublicUser, oid, redis, send, sendOk, unread,
+  closeDb, conversation, db, direct, group, isPublicUser, oid, redis, send, sendOk, unread,
 } from './chat-helpers.mjs';
 
 after(closeDb);
@@ -51,11 +51,11 @@ describe('POST /api/conversations/:id/messages', () => {
     const row = await (await db()).collection('messages').findOne({ _id: oid(m._id) });
     assert.equal(row.seq, 1);
     assert.equal(row.senderId.toHexString(), a.id);
-    const conv = await (await db()).collection('conversations').findOne({ _id: oid(d._id) });
+    const conv = await conversation(a, d._id);
     assert.equal(conv.lastMessage, 'Hello');
+    assert.equal(conv.lastMessageId, m._id);
     assert.equal(conv.seq, 1);
-    // Unread counts are derived, not stored: seq, the sender's count.
-    assert.equal(conv.sentCounts[a.id], 1);
+    // Unread counts are derived, not stored: from seq and the counters.
     assert.equal(await unread(b, d._id), 1);
     assert.equal(await unread(a, d._id), 0);
   });
@@ -398,7 +398,7 @@ describe('single messages', () => {
     r = await api('PATCH', `/api/messages/${m._id}`, { token: a.token, body: { content: 'final!' } });
     assert.equal(r.status, 200);
     assert.equal(r.body.content, 'final!');
-    let conv = await (await db()).collection('conversations').findOne({ _id: oid(d._id) });
+    let conv = await conversation(a, d._id);
     assert.equal(conv.lastMessage, 'final!');
     r = await api('PUT', `/api/messages/${m._id}`, { token: b.token, body: { content: 'hijack' } });
     assert.equal(r.status, 403);
@@ -410,7 +410,7 @@ describe('single messages', () => {
     // Editing an older message leaves the preview alone.
     await sendOk(b, d._id, 'newer');
     r = await api('PUT', `/api/messages/${m._id}`, { token: a.token, body: { content: 'again' } });
-    conv = await (await db()).collection('conversations').findOne({ _id: oid(d._id) });
+    conv = await conversation(a, d._id);
     assert.equal(conv.lastMessage, 'newer');
     await (await db()).collection('messages').updateOne(
       { _id: oid(m._id) }, { $set: { createdAt: new Date(Date.now() - 25 * 3600 * 1000) } });
