@@ -174,44 +174,69 @@ int
 cache_ratelimit(const char *bucket, const char *id, u_int32_t limit,
     u_int32_t window, struct ratelimit *rl)
 {
-	redisReply	*r;
-	char		key[160];
-	long long	count, ttl;
-	int64_t		now;
+	return (cache_ratelimit_many(bucket, &id, 1, limit, window, rl));
+}
+
+int
+cache_ratelimit_many(const char *bucket, const char **ids, size_t n,
+    u_int32_t limit, u_int32_t window, struct ratelimit *rl)
+{
+	struct cache_pipe	p;
+	redisReply		*r;
+	char			key[160];
+	long long		count, ttl;
+	int64_t			now;
+	size_t			i;
+	int			ret;
 
 	now = app_now_ms() / 1000;
-	memset(rl, 0, sizeof(*rl));
-	rl->limit = limit;
-	rl->remaining = limit;
-	rl->reset = now + window;
-
-	(void)snprintf(key, sizeof(key), "ratelimit:%s:%s", bucket, id);
-	r = cache_command("EVAL %s 1 %s %u", ratelimit_lua, key, window);
+	for (i = 0; i < n; i++) {
+		memset(&rl[i], 0, sizeof(rl[i]));
+		rl[i].limit = limit;
+		rl[i].remaining = limit;
+		rl[i].reset = now + window;
+	}
 
 	/* Fail open: a Redis outage must not stop people from chatting. */
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER) {
-		if (r != NULL)
-			freeReplyObject(r);
+	if (n == 0 || cache_pipe_begin(&p) == -1)
 		return (-1);
+	for (i = 0; i < n; i++) {
+		(void)snprintf(key, sizeof(key), "ratelimit:%s:%s", bucket,
+		    ids[i]);
+		cache_pipe_cmd(&p, "EVAL %s 1 %s %u", ratelimit_lua, key,
+		    window);
 	}
 
-	count = r->element[0]->integer;
-	ttl = r->element[1]->integer;
-	freeReplyObject(r);
+	ret = 0;
+	for (i = 0; i < n; i++) {
+		if ((r = cache_pipe_reply(&p)) == NULL) {
+			ret = -1;
+			break;
+		}
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_INTEGER ||
+		    r->element[1]->type != REDIS_REPLY_INTEGER) {
+			freeReplyObject(r);
+			ret = -1;
+			continue;
+		}
+		count = r->element[0]->integer;
+		ttl = r->element[1]->integer;
+		freeReplyObject(r);
 
-	rl->checked = 1;
-	rl->reset = now + ttl;
-	if (count > (long long)limit) {
-		rl->exceeded = 1;
-		rl->remaining = 0;
-		rl->retry_after = ttl > 0 ? (u_int32_t)ttl : 1;
-	} else {
-		rl->remaining = limit - (u_int32_t)count;
+		rl[i].checked = 1;
+		rl[i].reset = now + ttl;
+		if (count > (long long)limit) {
+			rl[i].exceeded = 1;
+			rl[i].remaining = 0;
+			rl[i].retry_after = ttl > 0 ? (u_int32_t)ttl : 1;
+		} else {
+			rl[i].remaining = limit - (u_int32_t)count;
+		}
 	}
+	cache_pipe_end(&p);
 
-	return (0);
+	return (ret);
 }
 
 static redisContext *

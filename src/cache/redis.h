@@ -47,5 +47,8 @@ redisReply	*cache_pipe_reply(struct cache_pipe *);
 void		cache_pipe_end(struct cache_pipe *);
 int		cache_ratelimit(const char *, const char *, u_int32_t,
 		    u_int32_t, struct ratelimit *);
+/* The same for n ids in one round trip (-1: Redis away, all open). */
+int		cache_ratelimit_many(const char *, const char **, size_t,
+		    u_int32_t, u_int32_t, struct ratelimit *);
 
 #endif

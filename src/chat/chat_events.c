@@ -74,13 +74,14 @@ static void	event_user_online(struct sio_socket *,
 static int	event_typing_target(struct sio_socket *,
 		    const struct sio_event *, char *);
 static struct chat_op	*op_new(int, struct sio_socket *,
-			    const struct sio_event *);
+			    const struct sio_event *, int);
 static void	op_run(void *);
 static void	op_done(void *);
 static void	op_committed(void *, const struct msg_result *);
 static void	op_ack(struct sio_socket *, struct chat_op *, int,
 		    const char *, struct json *);
 static void	op_send(struct chat_op *);
+static int	op_input(struct msg_input *, yajl_val, char *, size_t);
 static void	op_start(struct sio_socket *, const struct sio_event *,
 		    struct chat_op *);
 static void	op_free(struct chat_op *);
@@ -174,10 +175,52 @@ event_join(struct sio_socket *s, const struct sio_event *ev)
 	event_op(s, ev, OP_JOIN, NULL);
 }
 
+/*
+ * A plain message of a conversation in the memo is checked here on the
+ * loop and goes straight to its batch; anything the checks need the
+ * database for (a reply, a forward, a conversation not in the memo)
+ * runs as a job.
+ */
 static void
 event_send(struct sio_socket *s, const struct sio_event *ev)
 {
-	event_op(s, ev, OP_SEND, NULL);
+	struct msg_input	in;
+	struct msg_draft	*draft;
+	struct api_user		user;
+	struct chat_op		*op;
+	yajl_val		p;
+	bson_oid_t		cid;
+	char			err[256];
+	int			status;
+
+	if ((p = event_payload(s, ev)) == NULL)
+		return;
+	if (event_oid(p, "conversationId", &cid, err) == -1) {
+		chat_ack_error(s, ev, err);
+		return;
+	}
+
+	msg_input_init(&in);
+	if (op_input(&in, json_get(p, "message"), err, sizeof(err)) == -1) {
+		chat_ack_error(s, ev, err);
+		goto done;
+	}
+
+	chat_user_of(chat_client_of(s), &user);
+	status = msg_send_quick(&user, &cid, &in, &draft, err, sizeof(err));
+	if (status == MSG_SLOW) {
+		event_op(s, ev, OP_SEND, NULL);
+	} else if (status != MSG_PENDING) {
+		chat_ack_error(s, ev, err);
+	} else if ((op = op_new(OP_SEND, s, ev, 0)) == NULL) {
+		chat_ack_error(s, ev, "Out of memory");
+		msg_draft_discard(draft);
+	} else {
+		msg_commit(draft, op_committed, op);
+	}
+
+done:
+	msg_input_free(&in);
 }
 
 static void
@@ -197,7 +240,7 @@ event_op(struct sio_socket *s, const struct sio_event *ev, int kind,
 	if ((p = event_payload(s, ev)) == NULL)
 		return;
 
-	if ((op = op_new(kind, s, ev)) == NULL) {
+	if ((op = op_new(kind, s, ev, kind == OP_SEND)) == NULL) {
 		chat_ack_error(s, ev, "Out of memory");
 		return;
 	}
@@ -350,8 +393,10 @@ event_oid(yajl_val p, const char *key, bson_oid_t *oid, char *err)
 	return (0);
 }
 
+/* with_args: the job parses the event's arguments itself. */
 static struct chat_op *
-op_new(int kind, struct sio_socket *s, const struct sio_event *ev)
+op_new(int kind, struct sio_socket *s, const struct sio_event *ev,
+    int with_args)
 {
 	struct chat_op	*op;
 
@@ -366,7 +411,7 @@ op_new(int kind, struct sio_socket *s, const struct sio_event *ev)
 	json_init(&op->out);
 	evq_init(&op->ev);
 
-	if (kind == OP_SEND) {
+	if (with_args) {
 		if ((op->args = malloc(ev->args_len + 1)) == NULL) {
 			json_free(&op->out);
 			free(op);
@@ -405,41 +450,46 @@ static void
 op_send(struct chat_op *op)
 {
 	struct msg_input	in;
-	struct valid		v;
-	yajl_val		root, msg;
+	yajl_val		root;
 	char			err[64];
-	size_t			i, off;
 
 	root = json_parse(op->args, op->args_len, err, sizeof(err));
-	msg = root != NULL ? json_get(root->u.array.values[0], "message") :
-	    NULL;
-	if (msg == NULL || !YAJL_IS_OBJECT(msg)) {
-		op->status = 400;
-		(void)snprintf(op->err, sizeof(op->err),
-		    "message must be an object");
-		goto out;
-	}
-
 	msg_input_init(&in);
-	valid_init(&v);
-	msg_input_parse(&in, msg, &v);
-	if (v.n > 0) {
+	if (op_input(&in, root != NULL ? json_get(root->u.array.values[0],
+	    "message") : NULL, op->err, sizeof(op->err)) == -1)
 		op->status = 400;
-		off = 0;
-		for (i = 0; i < v.n && off < sizeof(op->err); i++) {
-			off += (size_t)snprintf(op->err + off,
-			    sizeof(op->err) - off, "%s%s", i ? "; " : "",
-			    v.msgs[i]);
-		}
-	} else {
+	else
 		op->status = msg_send(&op->user, &op->conv, &in, &op->draft,
 		    op->err, sizeof(op->err));
-	}
 	msg_input_free(&in);
 
-out:
 	if (root != NULL)
 		yajl_tree_free(root);
+}
+
+/* in ← the message object; -1 and the problems in err when it is bad. */
+static int
+op_input(struct msg_input *in, yajl_val msg, char *err, size_t errlen)
+{
+	struct valid	v;
+	size_t		i, off;
+
+	if (msg == NULL || !YAJL_IS_OBJECT(msg)) {
+		(void)snprintf(err, errlen, "message must be an object");
+		return (-1);
+	}
+
+	valid_init(&v);
+	msg_input_parse(in, msg, &v);
+	if (v.n == 0)
+		return (0);
+
+	for (i = 0, off = 0; i < v.n && off < errlen; i++) {
+		off += (size_t)snprintf(err + off, errlen - off, "%s%s",
+		    i ? "; " : "", v.msgs[i]);
+	}
+
+	return (-1);
 }
 
 static void

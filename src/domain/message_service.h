@@ -52,6 +52,8 @@ struct valid;
 
 /* msg_send() and its typed variants: checked, waiting for msg_commit(). */
 #define MSG_PENDING		202
+/* msg_send_quick(): the checks need the database, call msg_send(). */
+#define MSG_SLOW		1
 
 struct msg_draft;
 
@@ -119,7 +121,8 @@ char	*msg_clean_text(struct valid *, const char *, const char *, size_t,
 	    int);
 
 /*
- * Counts one send against RATE_LIMIT_MESSAGES per RATE_LIMIT_WINDOW.
+ * Counts one send against RATE_LIMIT_MESSAGES per RATE_LIMIT_WINDOW (a
+ * send whose input is not marked ratelimited is counted by its batch).
  * Returns 429 when over the limit, else 200. rl is filled for headers
  * (rl->checked is 0 when Redis was unavailable: fail open).
  */
@@ -134,6 +137,13 @@ int	msg_ratelimit(const struct api_user *, struct ratelimit *);
  * nothing announced). Task thread.
  */
 int	msg_send(const struct api_user *, const bson_oid_t *,
+	    const struct msg_input *, struct msg_draft **, char *, size_t);
+/*
+ * The same on the worker's loop, from what is in memory only (the
+ * membership memo): MSG_SLOW when that is not enough (a reply or a
+ * forward to check, a conversation not in the memo).
+ */
+int	msg_send_quick(const struct api_user *, const bson_oid_t *,
 	    const struct msg_input *, struct msg_draft **, char *, size_t);
 int	msg_send_offer(const struct api_user *, const bson_oid_t *,
 	    const char *, const char *, struct msg_input *,
@@ -153,6 +163,8 @@ void	msg_commit(struct msg_draft *, void (*)(void *,
 	    const struct msg_result *), void *);
 /* The requester is gone: draft is still stored and announced. */
 void	msg_commit_detach(struct msg_draft *);
+/* A draft that will not be committed after all. */
+void	msg_draft_discard(struct msg_draft *);
 
 /* 200 {messages, pagination}. */
 int	msg_list(const struct api_user *, const bson_oid_t *,

@@ -37,6 +37,7 @@ struct msg_draft {
 	bson_oid_t		forwarded_from;
 	char			client_id[MSG_CLIENT_ID_MAX + 1];
 	struct doclist		replies;	/* the replied-to message */
+	int			ratelimit;	/* the commit counts it */
 	int64_t			deadline;	/* a busy conversation: 503 */
 	int64_t			not_before;
 

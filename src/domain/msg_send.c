@@ -24,6 +24,9 @@
 static int	msg_prepare(const struct api_user *, const bson_oid_t *,
 		    const struct msg_input *, struct msg_draft **, char *,
 		    size_t);
+static struct msg_draft	*msg_draft_new(const struct api_user *,
+			    const bson_oid_t *, const struct msg_input *,
+			    const char *, const char *, const bson_t *);
 static int	msg_check_reply(const struct api_user *, const bson_oid_t *,
 		    const struct msg_input *, struct doclist *, char *,
 		    size_t);
@@ -52,6 +55,28 @@ msg_send(const struct api_user *u, const bson_oid_t *cid,
     size_t errlen)
 {
 	return (msg_prepare(u, cid, in, draft, err, errlen));
+}
+
+int
+msg_send_quick(const struct api_user *u, const bson_oid_t *cid,
+    const struct msg_input *in, struct msg_draft **draft, char *err,
+    size_t errlen)
+{
+	struct convs_members	m;
+
+	*draft = NULL;
+	if (in->has_reply_to || in->has_forward ||
+	    !convs_members_cached(cid, &m))
+		return (MSG_SLOW);
+	if (!convs_members_visible_to(&m, &u->oid))
+		return (dom_fail(err, errlen, 404, "%s", msg_conv_not_found));
+	if (in->content == NULL || in->content[0] == '\0')
+		return (dom_fail(err, errlen, 400,
+		    "content should not be empty"));
+
+	*draft = msg_draft_new(u, cid, in, in->content, in->type,
+	    in->metadata);
+	return (MSG_PENDING);
 }
 
 int
@@ -176,8 +201,8 @@ msg_prepare(const struct api_user *u, const bson_oid_t *cid,
     const struct msg_input *in, struct msg_draft **draft, char *err,
     size_t errlen)
 {
-	struct ratelimit	rl;
 	struct msg_draft	*d;
+	struct doclist		replies;
 	bson_t			fwd, fwdmeta;
 	bson_iter_t		it;
 	const bson_t		*metadata;
@@ -187,21 +212,11 @@ msg_prepare(const struct api_user *u, const bson_oid_t *cid,
 	int			status, has_fwd;
 
 	*draft = NULL;
-	if (!in->ratelimited && msg_ratelimit(u, &rl) == 429)
-		return (dom_fail(err, errlen, 429, "Rate limit exceeded"));
-
 	if ((status = conv_check_participant(cid, &u->oid, err, errlen)) !=
 	    200)
 		return (status);
 
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		abort();
-	d->user = *u;
-	bson_oid_copy(cid, &d->conv);
-	doclist_init(&d->replies);
-	json_init(&d->res.out);
-	evq_init(&d->ev);
-
+	doclist_init(&replies);
 	content = in->content;
 	type = in->type;
 	metadata = in->metadata;
@@ -209,7 +224,7 @@ msg_prepare(const struct api_user *u, const bson_oid_t *cid,
 	bson_init(&fwdmeta);
 
 	if (in->has_reply_to && (status = msg_check_reply(u, cid, in,
-	    &d->replies, err, errlen)) != 200)
+	    &replies, err, errlen)) != 200)
 		goto fail;
 
 	if (in->has_forward) {
@@ -237,6 +252,37 @@ msg_prepare(const struct api_user *u, const bson_oid_t *cid,
 		goto fail;
 	}
 
+	d = msg_draft_new(u, cid, in, content, type, metadata);
+	doclist_free(&d->replies);
+	d->replies = replies;
+	doclist_init(&replies);
+	*draft = d;
+	status = MSG_PENDING;
+
+fail:
+	bson_destroy(&fwdmeta);
+	if (has_fwd)
+		bson_destroy(&fwd);
+	doclist_free(&replies);
+	return (status);
+}
+
+/* A draft owns copies of what it stores. */
+static struct msg_draft *
+msg_draft_new(const struct api_user *u, const bson_oid_t *cid,
+    const struct msg_input *in, const char *content, const char *type,
+    const bson_t *metadata)
+{
+	struct msg_draft	*d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		abort();
+	d->user = *u;
+	bson_oid_copy(cid, &d->conv);
+	doclist_init(&d->replies);
+	json_init(&d->res.out);
+	evq_init(&d->ev);
+
 	if ((d->content = strdup(content)) == NULL)
 		abort();
 	(void)snprintf(d->type, sizeof(d->type), "%s", type);
@@ -248,19 +294,9 @@ msg_prepare(const struct api_user *u, const bson_oid_t *cid,
 	d->forwarded_from = in->forwarded_from;
 	(void)snprintf(d->client_id, sizeof(d->client_id), "%s",
 	    in->client_id);
+	d->ratelimit = !in->ratelimited;
 
-	bson_destroy(&fwdmeta);
-	if (has_fwd)
-		bson_destroy(&fwd);
-	*draft = d;
-	return (MSG_PENDING);
-
-fail:
-	bson_destroy(&fwdmeta);
-	if (has_fwd)
-		bson_destroy(&fwd);
-	msg_draft_free(d);
-	return (status);
+	return (d);
 }
 
 static int

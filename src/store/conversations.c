@@ -75,6 +75,20 @@ convs_members(const bson_oid_t *id, struct convs_members *m)
 	return (STORE_OK);
 }
 
+int
+convs_members_cached(const bson_oid_t *id, struct convs_members *m)
+{
+	bson_t		doc;
+
+	(void)pthread_once(&memo_once, convs_memo_init);
+	if (!memo_get_doc(&memo, id, &doc))
+		return (0);
+
+	convs_members_of(&doc, m);
+	bson_destroy(&doc);
+	return (1);
+}
+
 void
 convs_forget(const bson_oid_t *id)
 {

@@ -96,6 +96,8 @@ struct convs_members {
 };
 
 int	convs_members(const bson_oid_t *, struct convs_members *);
+/* From the memo only: 1 when it had them, else 0 (nothing read). */
+int	convs_members_cached(const bson_oid_t *, struct convs_members *);
 /* The document from the memo while fresh, else from the database. */
 int	convs_cached(const bson_oid_t *, bson_t *);
 /* After a change to membership or marks: the next check reads it. */
