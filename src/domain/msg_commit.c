@@ -56,6 +56,8 @@
 
 #define COMMIT_BATCH_MAX	512
 #define COMMIT_RETRY_MS		5
+#define COMMIT_RETRY_MAX_MS	100	/* a busy conversation's backoff */
+#define COMMIT_BLOCKED_MAX	256
 #define COMMIT_ATTEMPTS		8
 
 /* One conversation of a batch. */
@@ -156,7 +158,9 @@ commit_kick(void)
 {
 	struct commit_batch	*b;
 	struct msg_draft	*d, *next;
+	bson_oid_t		blocked[COMMIT_BLOCKED_MAX];
 	int64_t			now, soonest;
+	size_t			i, nblocked;
 
 	if (running || TAILQ_EMPTY(&waiting))
 		return;
@@ -167,12 +171,26 @@ commit_kick(void)
 
 	now = app_now_ms();
 	soonest = 0;
+	nblocked = 0;
 	for (d = TAILQ_FIRST(&waiting); d != NULL &&
 	    b->n < COMMIT_BATCH_MAX; d = next) {
 		next = TAILQ_NEXT(d, list);
+		/*
+		 * A draft waiting for a busy conversation keeps its place:
+		 * the later ones of that conversation wait behind it, so a
+		 * sender's messages are numbered in the order they came.
+		 */
+		for (i = 0; i < nblocked; i++) {
+			if (bson_oid_equal(&blocked[i], &d->conv))
+				break;
+		}
+		if (i < nblocked)
+			continue;
 		if (d->not_before > now) {
 			if (soonest == 0 || d->not_before < soonest)
 				soonest = d->not_before;
+			if (nblocked < COMMIT_BLOCKED_MAX)
+				bson_oid_copy(&d->conv, &blocked[nblocked++]);
 			continue;
 		}
 		TAILQ_REMOVE(&waiting, d, list);
@@ -291,8 +309,13 @@ commit_done(void *arg)
 	while ((d = TAILQ_FIRST(&b->drafts)) != NULL) {
 		TAILQ_REMOVE(&b->drafts, d, list);
 		if (d->held && now < d->deadline) {
+			/* Held elsewhere: try again, less often each time. */
 			d->held = 0;
-			d->not_before = now + COMMIT_RETRY_MS;
+			d->backoff = d->backoff == 0 ? COMMIT_RETRY_MS :
+			    d->backoff * 2;
+			if (d->backoff > COMMIT_RETRY_MAX_MS)
+				d->backoff = COMMIT_RETRY_MAX_MS;
+			d->not_before = now + d->backoff;
 			TAILQ_INSERT_TAIL(&again, d, list);
 			continue;
 		}

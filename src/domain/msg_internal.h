@@ -40,6 +40,7 @@ struct msg_draft {
 	int			ratelimit;	/* the commit counts it */
 	int64_t			deadline;	/* a busy conversation: 503 */
 	int64_t			not_before;
+	int64_t			backoff;	/* ms, while its lock is busy */
 
 	/* The commit's: the task fills them, the loop reads them after. */
 	struct msgs_new		m;
