@@ -134,6 +134,7 @@ conv_create(const struct api_user *u, const struct conv_create_in *in,
 	 * 201 reaches sockets that are already in the room.
 	 */
 	conv_event_room(target, sizeof(target), "conversation", &c.id);
+	dom_note_members(ev, &c.id, all.v, all.n);
 	for (i = 0; ev != NULL && i < all.n; i++) {
 		conv_event_room(room, sizeof(room), "user", &all.v[i]);
 		evq_join(ev, room, target);
@@ -368,7 +369,8 @@ conv_update(const struct api_user *u, const bson_oid_t *id,
 	 * learn about it too); added users join, then get the conversation.
 	 */
 	conv_event_room(target, sizeof(target), "conversation", id);
-	dom_note_changed(ev, "conv", id);
+	dom_note_members(ev, id, next.v, next.n);
+	dom_note_members(ev, id, removed.v, removed.n);
 	if (ev != NULL) {
 		conv_emit(ev, target, "conversation_updated",
 		    &after, NULL, 0);
@@ -441,7 +443,7 @@ conv_delete(const struct api_user *u, const bson_oid_t *id, struct evq *ev,
 	    errlen);
 	if (status != 200)
 		return (status);
-	dom_note_changed(ev, "conv", id);
+	dom_note_members(ev, id, &u->oid, 1);
 
 	/* Hidden for the caller: their sockets stop following it. */
 	conv_event_room(room, sizeof(room), "user", &u->oid);
@@ -597,7 +599,7 @@ conv_reopen(const struct api_user *u, bson_t *doc, struct json *out,
 		bson_reinit(doc);
 		bson_copy_to_excluding_noinit(&after, doc, "", NULL);
 		bson_destroy(&after);
-		dom_note_changed(ev, "conv", &id);
+		dom_note_members(ev, &id, &u->oid, 1);
 	}
 
 	oidlist_init(&parts);

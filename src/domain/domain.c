@@ -60,8 +60,22 @@ dom_note(const char *topic, const char *hex)
 
 	if (!strcmp(topic, "conv"))
 		convs_forget(&oid);
+	else if (!strcmp(topic, "rooms"))
+		convs_forget_rooms(&oid);
 	else if (!strcmp(topic, "user"))
 		users_forget(&oid);
+}
+
+/* Membership changed: the rooms of every member, the conversation. */
+void
+dom_note_members(struct evq *ev, const bson_oid_t *conv,
+    const bson_oid_t *users, size_t n)
+{
+	size_t		i;
+
+	dom_note_changed(ev, "conv", conv);
+	for (i = 0; i < n; i++)
+		dom_note_changed(ev, "rooms", &users[i]);
 }
 
 void

@@ -28,11 +28,15 @@ int	dom_store_fail(char *, size_t, int, const char *);
 
 /*
  * Copies of users and conversations (store/memo.h) on other workers and
- * nodes: dom_note_changed() queues the note that a document changed,
- * dom_note() is what the bus calls with it everywhere.
+ * nodes: dom_note_changed() queues the note that a document changed
+ * ("conv", "user", or "rooms": a user's list of conversations), and
+ * dom_note_members() those of a membership change; dom_note() is what
+ * the bus calls with them everywhere.
  */
 struct evq;
 void	dom_note(const char *, const char *);
 void	dom_note_changed(struct evq *, const char *, const bson_oid_t *);
+void	dom_note_members(struct evq *, const bson_oid_t *, const bson_oid_t *,
+	    size_t);
 
 #endif

@@ -832,7 +832,7 @@ commit_events(struct msg_draft *d, struct commit_conv *cc)
 			conv_emit(&pre, room, "new_conversation", &cc->after,
 			    NULL, 0);
 		}
-		dom_note_changed(&pre, "conv", &cc->id);
+		dom_note_members(&pre, &cc->id, cc->revive.v, cc->revive.n);
 		while ((e = TAILQ_LAST(&pre, evq)) != NULL) {
 			TAILQ_REMOVE(&pre, e, list);
 			TAILQ_INSERT_HEAD(&d->ev, e, list);

@@ -35,8 +35,17 @@ static void	convs_copy_map(bson_t *, const bson_t *, const char *,
 
 static void	convs_memo_init(void);
 
+#define CONVS_ROOMS_TTL_MS	30000
+#define CONVS_ROOMS_CAP		16384
+
+static void	convs_rooms_read(const bson_t *, const char *,
+		    struct oidlist *);
+static void	convs_forget_all_rooms(const bson_t *,
+		    const struct oidlist *);
+
 static pthread_once_t	memo_once = PTHREAD_ONCE_INIT;
 static struct memo	memo;
+static struct memo	rooms_memo;
 
 /* Bookkeeping fields, never rendered (the counters unread comes from). */
 static const char *internal_fields[] = {
@@ -207,6 +216,8 @@ convs_insert(const struct convs_new *c, bson_t *out)
 		ret = store_error("conversations.insert", &err);
 	else if (out != NULL)
 		bson_copy_to(&doc, out);
+	if (ret == STORE_OK)
+		convs_forget_all_rooms(&doc, NULL);
 
 	bson_destroy(&doc);
 	bson_destroy(&empty);
@@ -313,7 +324,7 @@ convs_count(const struct convs_query *q)
 /*
  * Ids of every conversation the user is in and has not deleted (archived
  * ones too when with_archived): the rooms a socket joins, the scope of
- * search.
+ * search. With archived ones, from the rooms memo.
  */
 int
 convs_ids_of(const bson_oid_t *user, int with_archived, struct oidlist *out)
@@ -321,17 +332,17 @@ convs_ids_of(const bson_oid_t *user, int with_archived, struct oidlist *out)
 	struct convs_query	q;
 	struct doclist		docs;
 	bson_t			filter, opts, proj;
-	bson_iter_t		it;
 	size_t			i;
+	bson_oid_t		oid;
 	int			ret;
+
+	if (with_archived)
+		return (convs_rooms(user, out, NULL));
 
 	memset(&q, 0, sizeof(q));
 	q.user = user;
-	q.archived = with_archived ? -1 : 0;
-
 	bson_init(&filter);
 	convs_filter(&filter, &q);
-
 	bson_init(&opts);
 	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
 	BSON_APPEND_INT32(&proj, "_id", 1);
@@ -341,9 +352,8 @@ convs_ids_of(const bson_oid_t *user, int with_archived, struct oidlist *out)
 	ret = store_find(STORE_CONVERSATIONS, "conversations.find",
 	    &filter, &opts, &docs);
 	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
-		if (bson_iter_init_find(&it, docs.docs[i], "_id") &&
-		    BSON_ITER_HOLDS_OID(&it))
-			oidlist_add(out, bson_iter_oid(&it));
+		if (doc_oid(docs.docs[i], "_id", &oid))
+			oidlist_add(out, &oid);
 	}
 
 	doclist_free(&docs);
@@ -352,21 +362,43 @@ convs_ids_of(const bson_oid_t *user, int with_archived, struct oidlist *out)
 	return (ret);
 }
 
-/* Everyone the user shares a visible conversation with (for search). */
+/* Everyone the user shares a visible conversation with (rooms memo). */
 int
 convs_partners_of(const bson_oid_t *user, struct oidlist *out)
 {
+	return (convs_rooms(user, NULL, out));
+}
+
+/*
+ * A user's conversations (not deleted, archived or not) and partners:
+ * what every socket connect and presence change needs. FerretDB decodes
+ * every conversation document the query returns (about 300 µs each), so
+ * the answer is kept CONVS_ROOMS_TTL_MS, dropped by every change of a
+ * membership or a deletedBy mark (convs_forget_rooms, and the bus).
+ */
+int
+convs_rooms(const bson_oid_t *user, struct oidlist *convs,
+    struct oidlist *partners)
+{
 	struct convs_query	q;
 	struct doclist		docs;
-	struct oidlist		ids;
-	bson_t			filter, opts, proj;
+	struct oidlist		c, p, parts;
+	bson_t			filter, opts, proj, doc;
+	bson_oid_t		oid;
 	size_t			i, k;
 	int			ret;
+
+	(void)pthread_once(&memo_once, convs_memo_init);
+	if (memo_get_doc(&rooms_memo, user, &doc)) {
+		convs_rooms_read(&doc, "c", convs);
+		convs_rooms_read(&doc, "p", partners);
+		bson_destroy(&doc);
+		return (STORE_OK);
+	}
 
 	memset(&q, 0, sizeof(q));
 	q.user = user;
 	q.archived = -1;
-
 	bson_init(&filter);
 	convs_filter(&filter, &q);
 	bson_init(&opts);
@@ -375,22 +407,47 @@ convs_partners_of(const bson_oid_t *user, struct oidlist *out)
 	bson_append_document_end(&opts, &proj);
 
 	doclist_init(&docs);
+	oidlist_init(&c);
+	oidlist_init(&p);
 	ret = store_find(STORE_CONVERSATIONS, "conversations.find",
 	    &filter, &opts, &docs);
 	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
-		oidlist_init(&ids);
-		convs_doc_participants(docs.docs[i], &ids);
-		for (k = 0; k < ids.n; k++) {
-			if (!bson_oid_equal(&ids.v[k], user))
-				oidlist_add(out, &ids.v[k]);
+		if (doc_oid(docs.docs[i], "_id", &oid))
+			oidlist_add(&c, &oid);
+		oidlist_init(&parts);
+		convs_doc_participants(docs.docs[i], &parts);
+		for (k = 0; k < parts.n; k++) {
+			if (!bson_oid_equal(&parts.v[k], user))
+				oidlist_add(&p, &parts.v[k]);
 		}
-		oidlist_free(&ids);
+		oidlist_free(&parts);
 	}
 
+	if (ret == STORE_OK) {
+		bson_init(&doc);
+		store_append_oids(&doc, "c", c.v, c.n);
+		store_append_oids(&doc, "p", p.v, p.n);
+		memo_put_doc(&rooms_memo, user, &doc);
+		bson_destroy(&doc);
+		for (i = 0; convs != NULL && i < c.n; i++)
+			oidlist_add(convs, &c.v[i]);
+		for (i = 0; partners != NULL && i < p.n; i++)
+			oidlist_add(partners, &p.v[i]);
+	}
+
+	oidlist_free(&c);
+	oidlist_free(&p);
 	doclist_free(&docs);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 	return (ret);
+}
+
+void
+convs_forget_rooms(const bson_oid_t *user)
+{
+	(void)pthread_once(&memo_once, convs_memo_init);
+	memo_forget(&rooms_memo, user);
 }
 
 /*
@@ -425,8 +482,11 @@ convs_apply_heads(const struct convs_head *v, size_t n)
 	ret = STORE_OK;
 	if (!mongoc_bulk_operation_execute(bulk, &reply, &err))
 		ret = store_error("conversations.apply_heads", &err);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		convs_forget(&v[i].id);
+		if (v[i].revive != NULL)
+			convs_forget_all_rooms(NULL, v[i].revive);
+	}
 
 	bson_destroy(&reply);
 	mongoc_bulk_operation_destroy(bulk);
@@ -478,6 +538,8 @@ convs_unmark(const bson_oid_t *id, const char *field,
 
 	ret = convs_write(id, "conversations.unmark", &update);
 	bson_destroy(&update);
+	if (!strcmp(field, "deletedBy"))
+		convs_forget_all_rooms(NULL, users);
 
 	return (ret);
 }
@@ -615,6 +677,8 @@ convs_set_mark(const bson_oid_t *id, const char *field,
 
 	ret = convs_write(id, "conversations.set_mark", &update);
 	bson_destroy(&update);
+	if (!strcmp(field, "deletedBy"))
+		convs_forget_rooms(user);
 
 	return (ret);
 }
@@ -683,6 +747,8 @@ convs_update_group(const bson_oid_t *id, const struct convs_group_set *g)
 
 	ret = convs_write(id, "conversations.update_group", &update);
 	bson_destroy(&update);
+	/* Partners of everyone, old members and new, have changed. */
+	convs_forget_all_rooms(g->doc, g->added);
 
 	return (ret);
 }
@@ -857,6 +923,39 @@ static void
 convs_memo_init(void)
 {
 	memo_init(&memo, 0, CONVS_MEMO_TTL_MS, CONVS_MEMO_CAP);
+	memo_init(&rooms_memo, 0, CONVS_ROOMS_TTL_MS, CONVS_ROOMS_CAP);
+}
+
+static void
+convs_rooms_read(const bson_t *doc, const char *key, struct oidlist *out)
+{
+	bson_iter_t	it, arr;
+
+	if (out == NULL || !bson_iter_init_find(&it, doc, key) ||
+	    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
+		return;
+
+	while (bson_iter_next(&arr)) {
+		if (BSON_ITER_HOLDS_OID(&arr))
+			oidlist_add(out, bson_iter_oid(&arr));
+	}
+}
+
+/* Every participant of doc (as it was) and of more: their rooms changed. */
+static void
+convs_forget_all_rooms(const bson_t *doc, const struct oidlist *more)
+{
+	struct oidlist	parts;
+	size_t		i;
+
+	oidlist_init(&parts);
+	if (doc != NULL)
+		convs_doc_participants(doc, &parts);
+	for (i = 0; more != NULL && i < more->n; i++)
+		oidlist_add(&parts, &more->v[i]);
+	for (i = 0; i < parts.n; i++)
+		convs_forget_rooms(&parts.v[i]);
+	oidlist_free(&parts);
 }
 
 static void

@@ -116,6 +116,9 @@ int	convs_list(const struct convs_query *, int64_t, int64_t,
 int64_t	convs_count(const struct convs_query *);
 int	convs_ids_of(const bson_oid_t *, int, struct oidlist *);
 int	convs_partners_of(const bson_oid_t *, struct oidlist *);
+/* Both at once (either may be NULL), memoized per user. */
+int	convs_rooms(const bson_oid_t *, struct oidlist *, struct oidlist *);
+void	convs_forget_rooms(const bson_oid_t *);
 
 /*
  * A conversation's head: its newest message and each sender's count, as
