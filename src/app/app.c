@@ -23,7 +23,7 @@
 #include "app/job.h"
 #include "app/metrics.h"
 #include "cache/redis.h"
-#include "domain/conv_checkpoint.h"
+#include "domain/message_service.h"
 #include "lib/password.h"
 #include "store/store.h"
 
@@ -155,7 +155,7 @@ kore_worker_configure(void)
 			fatal("MONGODB_URI could not be parsed");
 		cache_init();
 		upload_worker_init();
-		conv_checkpoint_start();
+		msg_worker_init();
 		/* One worker creates the indexes, retrying until it can. */
 		if (worker->id == 1)
 			(void)job_start(app_indexes_run, app_indexes_done, NULL);

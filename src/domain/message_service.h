@@ -155,6 +155,9 @@ int	msg_send_location(const struct api_user *, const bson_oid_t *,
 	    const struct msg_location_in *, struct msg_input *,
 	    struct msg_draft **, char *, size_t);
 
+/* Worker start: drafts from the other workers, checkpoints. */
+void	msg_worker_init(void);
+
 /*
  * The worker's loop: number, store and announce draft (it is the
  * commit's from now on), then done(arg, result) on the loop.

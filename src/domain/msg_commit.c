@@ -44,6 +44,7 @@
 #include "cache/heads.h"
 #include "cache/redis.h"
 #include "domain/chat_json.h"
+#include "domain/conv_checkpoint.h"
 #include "domain/conv_lock.h"
 #include "domain/conv_state.h"
 #include "domain/conversation_service.h"
@@ -94,6 +95,9 @@ static size_t	commit_group(struct commit_batch *, struct commit_conv **);
 static void	commit_load(struct commit_conv *, struct commit_batch *,
 		    struct conv_head *);
 static void	commit_head_of(struct commit_conv *);
+static struct msg_draft	*commit_replay_of(struct commit_batch *,
+			    struct msg_draft *);
+static void	commit_replays(struct commit_batch *);
 static void	commit_number(struct msg_draft **, size_t, size_t,
 		    struct commit_conv *, int64_t);
 static void	commit_store(struct commit_batch *);
@@ -114,7 +118,25 @@ static int			running;
 static int			retry_armed;
 
 void
+msg_worker_init(void)
+{
+	msg_route_init();
+	conv_checkpoint_start();
+}
+
+void
 msg_commit(struct msg_draft *d, void (*done)(void *,
+    const struct msg_result *), void *arg)
+{
+	d->done = done;
+	d->arg = arg;
+	d->deadline = app_now_ms() + CONV_LOCK_WAIT_MS;
+	if (!msg_route(d))
+		msg_commit_here(d, done, arg);
+}
+
+void
+msg_commit_here(struct msg_draft *d, void (*done)(void *,
     const struct msg_result *), void *arg)
 {
 	d->done = done;
@@ -273,6 +295,7 @@ commit_run(void *arg)
 	}
 
 	commit_store(b);
+	commit_replays(b);
 	commit_tally(b);
 	commit_heads(cv, n);
 	conv_unlock_many(locks, got, n);
@@ -456,6 +479,7 @@ commit_load(struct commit_conv *cc, struct commit_batch *b,
 		if (d->cc != cc || d->res.status != 0)
 			continue;
 		d->held = 0;
+		d->replay_of = NULL;
 		if (ret != STORE_OK && ret != STORE_NOTFOUND) {
 			commit_fail(d, dom_store_fail(d->res.err,
 			    sizeof(d->res.err), ret, msg_conv_not_found),
@@ -467,8 +491,30 @@ commit_load(struct commit_conv *cc, struct commit_batch *b,
 			commit_fail(d, 404, msg_conv_not_found);
 			continue;
 		}
-		d->m.seq = ++cc->seq;
+		/* A retry in the same batch is its first copy's answer. */
+		if ((d->replay_of = commit_replay_of(b, d)) == NULL)
+			d->m.seq = ++cc->seq;
 	}
+}
+
+static struct msg_draft *
+commit_replay_of(struct commit_batch *b, struct msg_draft *d)
+{
+	struct msg_draft	*e;
+
+	if (d->client_id[0] == '\0')
+		return (NULL);
+
+	TAILQ_FOREACH(e, &b->drafts, list) {
+		if (e == d)
+			break;
+		if (e->cc == d->cc && e->res.status == 0 && !e->held &&
+		    e->replay_of == NULL && !strcmp(e->client_id,
+		    d->client_id) && bson_oid_equal(&e->user.oid, &d->user.oid))
+			return (e);
+	}
+
+	return (NULL);
 }
 
 /* The head as the document has it: seq, newest message, sent counts. */
@@ -539,7 +585,7 @@ commit_store(struct commit_batch *b)
 
 	n = 0;
 	TAILQ_FOREACH(d, &b->drafts, list) {
-		if (d->held || d->res.status != 0)
+		if (d->held || d->res.status != 0 || d->replay_of != NULL)
 			continue;
 		d->m.conv = d->conv;
 		d->m.sender = d->user.oid;
@@ -610,9 +656,6 @@ commit_collision(struct msg_draft *d, struct msg_draft **v, size_t i,
 	int64_t			max;
 	int			ret;
 
-	if (++cc->attempts > COMMIT_ATTEMPTS)
-		return (-1);
-
 	if (d->m.client_id != NULL) {
 		ret = msgs_find_client(&d->conv, &d->user.oid, d->m.client_id,
 		    &prev);
@@ -628,7 +671,9 @@ commit_collision(struct msg_draft *d, struct msg_draft **v, size_t i,
 			return (-1);
 	}
 
-	if (msgs_max_seq(&d->conv, cc->doc_seq, &max) != STORE_OK)
+	/* Each resolved replay is progress; renumbering must not loop. */
+	if (++cc->attempts > COMMIT_ATTEMPTS ||
+	    msgs_max_seq(&d->conv, cc->doc_seq, &max) != STORE_OK)
 		return (-1);
 	app_log("conversation head behind its messages (%lld < %lld): "
 	    "renumbering", (long long)d->m.seq, (long long)max + 1);
@@ -674,6 +719,27 @@ commit_count(struct commit_conv *cc, const bson_oid_t *sender, int64_t n)
 	if ((had = heads_sent_of(&cc->head, sender)) < 0)
 		had = 0;
 	heads_set_sent(&cc->head, sender, had + n);
+}
+
+/* Retries within the batch: what their first copy got, announced once. */
+static void
+commit_replays(struct commit_batch *b)
+{
+	struct msg_draft	*d, *first;
+
+	TAILQ_FOREACH(d, &b->drafts, list) {
+		if ((first = d->replay_of) == NULL || d->res.status != 0)
+			continue;
+		if (first->res.status == 201 || first->res.status == 200) {
+			if (d->has_doc)
+				bson_destroy(&d->doc);
+			bson_copy_to(&first->doc, &d->doc);
+			d->has_doc = 1;
+			d->res.status = 200;
+		} else {
+			commit_fail(d, first->res.status, first->res.err);
+		}
+	}
 }
 
 /* Each conversation's first and last message stored now, and who sent. */

@@ -48,17 +48,28 @@ struct msg_draft {
 	int			has_doc;
 	int			held;		/* its conversation was busy */
 	void			*cc;
+	struct msg_draft	*replay_of;	/* the same send, earlier */
 	struct msg_result	res;
 	struct evq		ev;
 
 	void			(*done)(void *, const struct msg_result *);
 	void			*arg;
+
+	/* msg_route.c: a draft committed by another worker of the node. */
+	u_int64_t		route_id;
+	u_int16_t		route_origin;
 };
 
 extern const char	*msg_not_found;
 extern const char	*msg_conv_not_found;
 
 void	msg_draft_free(struct msg_draft *);
+/* msg_commit() without routing: this worker owns the conversation. */
+void	msg_commit_here(struct msg_draft *, void (*)(void *,
+	    const struct msg_result *), void *);
+/* msg_route.c: 1 when d went to the worker that owns its conversation. */
+void	msg_route_init(void);
+int	msg_route(struct msg_draft *);
 
 /*
  * A message the caller may see: it exists, is not deleted (for all or
