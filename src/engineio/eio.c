@@ -5,8 +5,15 @@
  *
  * Where a transport ends is an "endpoint": a local Kore object (a parked
  * GET, a WebSocket connection) or a request/connection held by another
- * worker that relays it here (worker id + relay id). The session code
- * only talks to endpoints, so relayed and local clients behave alike.
+ * worker that relays it here (worker id, its generation, relay id).
+ * The session code only talks to endpoints, so relayed and local
+ * clients behave alike.
+ *
+ * Workers die and Kore starts them again under the same id. A relay is
+ * therefore named by its front worker's generation too (wmsg.h), every
+ * relayed message is checked against the worker, generation and sid it
+ * belongs to, and when a worker restarts its peers drop what pointed at
+ * the dead one (eio_peer_restart).
  */
 
 #include <sys/types.h>
@@ -29,6 +36,7 @@
 #include "engineio/eio.h"
 #include "http/cors.h"
 #include "engineio/eio_packet.h"
+#include "engineio/wmsg.h"
 #include "engineio/ws_reader.h"
 #include "lib/json.h"
 
@@ -113,8 +121,11 @@ struct eio_ep {
 	int			kind;
 	struct connection	*c;		/* LOCAL websocket */
 	struct http_request	*req;		/* LOCAL GET */
-	u_int16_t		worker;		/* REMOTE */
+	/* REMOTE: the front worker, its generation, its relay id */
+	u_int16_t		worker;
+	u_int32_t		gen;
 	u_int32_t		relay;
+	char			sid[EIO_SID_LEN + 1];
 };
 
 struct eio_session {
@@ -152,7 +163,8 @@ struct eio_relay {
 	char				sid[EIO_SID_LEN + 1];
 	struct http_request		*req;
 	struct connection		*c;
-	u_int64_t			started;
+	u_int64_t			created;
+	u_int64_t			started;	/* 0: not pending */
 	LIST_ENTRY(eio_relay)		hlist;
 	TAILQ_ENTRY(eio_relay)		plist;
 };
@@ -180,8 +192,14 @@ struct eio_req {
 	struct eio_buf		body;
 };
 
+/*
+ * In front of every relayed message, both ways. relay and gen name the
+ * relay on its front worker (gen is the front's generation); sid is the
+ * session it is for.
+ */
 struct eio_msg {
 	u_int32_t	relay;
+	u_int32_t	gen;
 	u_int16_t	status;
 	u_int8_t	op;
 	u_int8_t	flag;
@@ -253,10 +271,20 @@ static void	timer_set(struct eio_session *, int, u_int64_t);
 static u_int32_t		relay_new_id(void);
 static struct eio_relay		*relay_find(u_int32_t);
 static void			relay_free(struct eio_relay *);
-static void			relay_send(u_int16_t, u_int32_t, int, int,
-				    int, const char *, const void *, size_t);
-static void			msg_relay(struct kore_msg *, const void *);
-static void			msg_reply(struct kore_msg *, const void *);
+static void			relay_fail(struct eio_relay *);
+static void			relay_up(struct eio_relay *, int,
+				    const void *, size_t);
+static void			relay_down(struct eio_ep *, int, int, int,
+				    const void *, size_t);
+static void			relay_send(u_int16_t, u_int32_t, u_int32_t,
+				    int, int, int, const char *, const void *,
+				    size_t);
+static void			msg_relay(u_int16_t, const void *, size_t);
+static void			msg_reply(u_int16_t, const void *, size_t);
+static void			eio_peer_restart(u_int16_t, u_int32_t,
+				    u_int64_t);
+static int			ep_stale(struct eio_ep *, u_int16_t,
+				    u_int32_t);
 static int			nworkers(void);
 
 static LIST_HEAD(, eio_session)	sessions[SESS_BUCKETS];
@@ -311,8 +339,10 @@ eio_init(void)
 	kick_pending = 0;
 	flush_pending = 0;
 
-	kore_msg_register(RT_MSG_EIO_RELAY, msg_relay);
-	kore_msg_register(RT_MSG_EIO_REPLY, msg_reply);
+	wmsg_init();
+	wmsg_register(WMSG_EIO_RELAY, msg_relay);
+	wmsg_register(WMSG_EIO_REPLY, msg_reply);
+	wmsg_on_restart(eio_peer_restart);
 }
 
 void
@@ -338,11 +368,8 @@ eio_tick(u_int64_t unused)
 {
 	struct eio_session	*s, *next;
 	struct eio_relay	*r, *rnext;
-	struct eio_req		*st;
 	struct eio_qpkt		*q;
 	u_int64_t		now, limit;
-	int			status;
-	struct eio_buf		body;
 
 	now = kore_time_ms();
 
@@ -362,21 +389,9 @@ eio_tick(u_int64_t unused)
 			break;
 		if (r->req == NULL || !http_state_exists(r->req))
 			continue;
-		st = http_state_get(r->req);
-		eio_buf_init(&body);
-		eio_error_body(ERR_SID, &status, &body);
-		st->done = 1;
-		st->status = status;
-		st->ctype = CT_JSON;
-		eio_buf_free(&st->body);
-		st->body = body;
-		wake(r->req);
-		if (r->op == OP_GET) {
-			relay_send(r->owner, r->id, OP_CANCEL, 0, 0, r->sid,
-			    NULL, 0);
-		}
-		st->relay = NULL;
-		relay_free(r);
+		if (r->op == OP_GET)
+			relay_up(r, OP_CANCEL, NULL, 0);
+		relay_fail(r);
 	}
 
 	while ((s = TAILQ_FIRST(&reap_q)) != NULL) {
@@ -575,8 +590,9 @@ rt_ws_message(struct connection *c, u_int8_t op, const void *data,
 
 	if (wc->kind == WS_PROXY) {
 		if (wc->relay != NULL) {
-			relay_send(wc->relay->owner, wc->relay->id,
-			    OP_WS_FRAME, 0, op, wc->relay->sid, data, len);
+			relay_send(wc->relay->owner, wmsg_generation(),
+			    wc->relay->id, OP_WS_FRAME, 0, op, wc->relay->sid,
+			    data, len);
 		}
 		return;
 	}
@@ -608,8 +624,7 @@ rt_ws_disconnect(struct connection *c)
 
 	if (wc->kind == WS_PROXY) {
 		if (wc->relay != NULL) {
-			relay_send(wc->relay->owner, wc->relay->id,
-			    OP_WS_CLOSED, 0, 0, wc->relay->sid, NULL, 0);
+			relay_up(wc->relay, OP_WS_CLOSED, NULL, 0);
 			relay_free(wc->relay);
 			wc->relay = NULL;
 		}
@@ -654,7 +669,8 @@ eio_with_sid(struct http_request *req, const char *sid, int ws, int upgrade)
 	if (op == OP_POST && eio_read_body(req, &body) == -1) {
 		eio_buf_free(&body);
 		if (owner != worker->id) {
-			relay_send(owner, 0, OP_OVERSIZE, 0, 0, sid, NULL, 0);
+			relay_send(owner, wmsg_generation(), 0, OP_OVERSIZE,
+			    0, 0, sid, NULL, 0);
 		} else if ((s = sess_find(sid)) != NULL) {
 			app_log("eio %s: POST over maxPayload", s->sid);
 			sess_destroy(s, "transport error", EIO_CLOSE);
@@ -671,12 +687,12 @@ eio_with_sid(struct http_request *req, const char *sid, int ws, int upgrade)
 		r->owner = owner;
 		r->op = op;
 		r->req = req;
-		r->started = kore_time_ms();
+		r->created = r->started = kore_time_ms();
 		(void)kore_strlcpy(r->sid, sid, sizeof(r->sid));
 		LIST_INSERT_HEAD(&relays[r->id % RELAY_BUCKETS], r, hlist);
 		TAILQ_INSERT_TAIL(&relays_pending, r, plist);
 		st->relay = r;
-		relay_send(owner, r->id, op, 0, 0, sid, body.data, body.len);
+		relay_up(r, op, body.data, body.len);
 		eio_buf_free(&body);
 		http_request_sleep(req);
 		return (KORE_RESULT_RETRY);
@@ -948,13 +964,10 @@ eio_req_free(struct http_request *req)
 
 	if ((r = st->relay) != NULL && r->req == req) {
 		if (!st->done || st->status == 101) {
-			if (r->op == OP_GET) {
-				relay_send(r->owner, r->id, OP_CANCEL, 0, 0,
-				    r->sid, NULL, 0);
-			} else if (r->op == OP_WS_OPEN) {
-				relay_send(r->owner, r->id, OP_WS_CLOSED, 0, 0,
-				    r->sid, NULL, 0);
-			}
+			if (r->op == OP_GET)
+				relay_up(r, OP_CANCEL, NULL, 0);
+			else if (r->op == OP_WS_OPEN)
+				relay_up(r, OP_WS_CLOSED, NULL, 0);
 		}
 		relay_free(r);
 	}
@@ -1422,7 +1435,8 @@ static int
 ep_match(struct eio_ep *a, struct eio_ep *b)
 {
 	return (a->kind == EP_REMOTE && b->kind == EP_REMOTE &&
-	    a->worker == b->worker && a->relay == b->relay);
+	    a->worker == b->worker && a->gen == b->gen &&
+	    a->relay == b->relay);
 }
 
 /* Answers the HTTP request behind an endpoint (local or relayed). */
@@ -1433,8 +1447,7 @@ ep_answer(struct eio_ep *ep, int status, int ctype, const void *data,
 	struct eio_req	*st;
 
 	if (ep->kind == EP_REMOTE) {
-		relay_send(ep->worker, ep->relay, OP_REPLY, status, ctype,
-		    NULL, data, len);
+		relay_down(ep, OP_REPLY, status, ctype, data, len);
 		return;
 	}
 
@@ -1493,8 +1506,7 @@ ep_ws_send(struct eio_ep *ep, int op, const void *data, size_t len)
 		ws_send(ep->c, op, data, len);
 	}
 	else if (ep->kind == EP_REMOTE)
-		relay_send(ep->worker, ep->relay, OP_WS_SEND, 0, op, NULL,
-		    data, len);
+		relay_down(ep, OP_WS_SEND, 0, op, data, len);
 }
 
 /*
@@ -1642,8 +1654,7 @@ ep_ws_close(struct eio_ep *ep)
 			wc->sess = NULL;
 		kore_connection_disconnect(ep->c);
 	} else if (ep->kind == EP_REMOTE) {
-		relay_send(ep->worker, ep->relay, OP_WS_KILL, 0, 0, NULL,
-		    NULL, 0);
+		relay_down(ep, OP_WS_KILL, 0, 0, NULL, 0);
 	}
 
 	memset(ep, 0, sizeof(*ep));
@@ -1797,53 +1808,84 @@ relay_free(struct eio_relay *r)
 	kore_free(r);
 }
 
+/* A relayed request the owner will never answer: "Session ID unknown". */
 static void
-relay_send(u_int16_t dst, u_int32_t relay, int op, int status, int flag,
-    const char *sid, const void *data, size_t len)
+relay_fail(struct eio_relay *r)
+{
+	struct eio_req	*st;
+	struct eio_buf	body;
+	int		status;
+
+	st = http_state_get(r->req);
+	eio_buf_init(&body);
+	eio_error_body(ERR_SID, &status, &body);
+	st->done = 1;
+	st->status = status;
+	st->ctype = CT_JSON;
+	eio_buf_free(&st->body);
+	st->body = body;
+	wake(r->req);
+	st->relay = NULL;
+	relay_free(r);
+}
+
+/* Front -> owner, about one of our relays. */
+static void
+relay_up(struct eio_relay *r, int op, const void *data, size_t len)
+{
+	relay_send(r->owner, wmsg_generation(), r->id, op, 0, 0, r->sid,
+	    data, len);
+}
+
+/* Owner -> the front worker behind a remote endpoint. */
+static void
+relay_down(struct eio_ep *ep, int op, int status, int flag,
+    const void *data, size_t len)
+{
+	relay_send(ep->worker, ep->gen, ep->relay, op, status, flag,
+	    ep->sid, data, len);
+}
+
+static void
+relay_send(u_int16_t dst, u_int32_t gen, u_int32_t relay, int op,
+    int status, int flag, const char *sid, const void *data, size_t len)
 {
 	struct eio_msg	hdr;
-	u_int8_t	*buf;
-	int		id;
 
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.relay = relay;
+	hdr.gen = gen;
 	hdr.op = op;
 	hdr.status = status;
 	hdr.flag = flag;
-	if (sid != NULL)
-		(void)kore_strlcpy(hdr.sid, sid, sizeof(hdr.sid));
+	(void)kore_strlcpy(hdr.sid, sid, sizeof(hdr.sid));
 
-	id = (op >= OP_REPLY) ? RT_MSG_EIO_REPLY : RT_MSG_EIO_RELAY;
-
-	buf = kore_malloc(sizeof(hdr) + len);
-	memcpy(buf, &hdr, sizeof(hdr));
-	if (len > 0)
-		memcpy(buf + sizeof(hdr), data, len);
-	kore_msg_send(dst, id, buf, sizeof(hdr) + len);
-	kore_free(buf);
+	wmsg_send2(dst, (op >= OP_REPLY) ? WMSG_EIO_REPLY : WMSG_EIO_RELAY,
+	    &hdr, sizeof(hdr), data, len);
 }
 
 /* On the owner: a request or frame another worker relays to us. */
 static void
-msg_relay(struct kore_msg *msg, const void *data)
+msg_relay(u_int16_t src, const void *data, size_t len)
 {
 	struct eio_msg		hdr;
 	struct eio_session	*s;
 	struct eio_ep		from;
 	const u_int8_t		*body;
-	size_t			len;
 
-	if (msg->length < sizeof(hdr))
+	if (len < sizeof(hdr))
 		return;
 	memcpy(&hdr, data, sizeof(hdr));
 	hdr.sid[EIO_SID_LEN] = '\0';
 	body = (const u_int8_t *)data + sizeof(hdr);
-	len = msg->length - sizeof(hdr);
+	len -= sizeof(hdr);
 
 	memset(&from, 0, sizeof(from));
 	from.kind = EP_REMOTE;
-	from.worker = msg->src;
+	from.worker = src;
+	from.gen = hdr.gen;
 	from.relay = hdr.relay;
+	memcpy(from.sid, hdr.sid, sizeof(from.sid));
 
 	s = sess_find(hdr.sid);
 	if (s != NULL && s->state == S_OPEN && sess_expired(s, kore_time_ms()))
@@ -1895,28 +1937,45 @@ msg_relay(struct kore_msg *msg, const void *data)
 	}
 }
 
-/* On the front worker: the owner's answer or a frame for our client. */
+/*
+ * On the front worker: the owner's answer or a frame for our client.
+ * It must be for a relay of this generation, from the worker the relay
+ * went to, about the relay's session: anything else (an owner still
+ * answering for a front worker that died, whose successor reuses relay
+ * ids) would reach another client.
+ */
 static void
-msg_reply(struct kore_msg *msg, const void *data)
+msg_reply(u_int16_t src, const void *data, size_t len)
 {
 	struct eio_msg		hdr;
 	struct eio_relay	*r;
 	struct eio_req		*st;
 	struct eio_wsconn	*wc;
 	const u_int8_t		*body;
-	size_t			len;
 
-	if (msg->length < sizeof(hdr))
+	if (len < sizeof(hdr))
 		return;
 	memcpy(&hdr, data, sizeof(hdr));
+	hdr.sid[EIO_SID_LEN] = '\0';
 	body = (const u_int8_t *)data + sizeof(hdr);
-	len = msg->length - sizeof(hdr);
+	len -= sizeof(hdr);
 
-	if ((r = relay_find(hdr.relay)) == NULL) {
+	r = (hdr.gen == wmsg_generation()) ? relay_find(hdr.relay) : NULL;
+	if (r != NULL && (r->owner != src || strcmp(r->sid, hdr.sid))) {
+		app_log("eio: dropped a reply from worker %u for %s that "
+		    "names relay %u of worker %u for %s", src, hdr.sid,
+		    hdr.relay, r->owner, r->sid);
+		r = NULL;
+	} else if (r == NULL && hdr.gen != wmsg_generation()) {
+		app_log("eio: dropped a reply from worker %u for %s to an "
+		    "earlier run of this worker", src, hdr.sid);
+	}
+
+	if (r == NULL) {
 		/* Our side is gone; make sure the owner forgets it too. */
 		if (hdr.op == OP_REPLY && hdr.status == 101) {
-			relay_send(msg->src, hdr.relay, OP_WS_CLOSED, 0, 0,
-			    NULL, NULL, 0);
+			relay_send(src, hdr.gen, hdr.relay, OP_WS_CLOSED, 0, 0,
+			    hdr.sid, NULL, 0);
 		}
 		return;
 	}
@@ -1950,4 +2009,88 @@ msg_reply(struct kore_msg *msg, const void *data)
 		}
 		break;
 	}
+}
+
+/*
+ * Worker w started again (generation gen, at started): the one before
+ * it is dead, with every request and connection it held. As the owner
+ * of sessions, end those it fronted; as a front, give up on what we
+ * relayed to it before it started (nobody will answer).
+ */
+static void
+eio_peer_restart(u_int16_t w, u_int32_t gen, u_int64_t started)
+{
+	struct eio_session	*s, **v;
+	struct eio_relay	*r, *rnext;
+	struct connection	*c;
+	struct eio_wsconn	*wc;
+	size_t			i, n, cap;
+
+	/* Collected first: ending one session may touch others. */
+	n = 0;
+	cap = 64;
+	v = kore_calloc(cap, sizeof(*v));
+	for (i = 0; i < SESS_BUCKETS; i++) {
+		LIST_FOREACH(s, &sessions[i], hlist) {
+			if (!ep_stale(&s->poll, w, gen) &&
+			    !ep_stale(&s->ws, w, gen) &&
+			    !ep_stale(&s->probe, w, gen))
+				continue;
+			if (n == cap) {
+				cap *= 2;
+				v = kore_realloc(v, cap * sizeof(*v));
+			}
+			v[n++] = s;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		s = v[i];
+		if (s->state == S_CLOSED)
+			continue;
+		if (ep_stale(&s->probe, w, gen))
+			sess_ws_gone(s, &s->probe);
+		if (ep_stale(&s->ws, w, gen)) {
+			sess_ws_gone(s, &s->ws);
+		} else if (ep_stale(&s->poll, w, gen)) {
+			/* A GET gone unanswered ends it (eio_req_free). */
+			s->poll.kind = EP_NONE;
+			sess_destroy(s, "transport close", EIO_CLOSE);
+		}
+	}
+	kore_free(v);
+	if (n > 0) {
+		app_log("eio: worker %u restarted, %zu session(s) lost "
+		    "their transport with it", w, n);
+	}
+
+	n = 0;
+	for (i = 0; i < RELAY_BUCKETS; i++) {
+		for (r = LIST_FIRST(&relays[i]); r != NULL; r = rnext) {
+			rnext = LIST_NEXT(r, hlist);
+			if (r->owner != w || r->created >= started)
+				continue;
+			n++;
+			if (r->c != NULL) {
+				c = r->c;
+				if ((wc = c->hdlr_extra) != NULL)
+					wc->relay = NULL;
+				relay_free(r);
+				kore_connection_disconnect(c);
+			} else if (r->req != NULL &&
+			    http_state_exists(r->req)) {
+				relay_fail(r);
+			}
+		}
+	}
+	if (n > 0) {
+		app_log("eio: worker %u restarted, %zu relayed request(s) "
+		    "and connection(s) given up", w, n);
+	}
+}
+
+/* An endpoint behind worker w from before its generation gen. */
+static int
+ep_stale(struct eio_ep *ep, u_int16_t w, u_int32_t gen)
+{
+	return (ep->kind == EP_REMOTE && ep->worker == w && ep->gen != gen);
 }

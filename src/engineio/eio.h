@@ -21,11 +21,6 @@
 struct http_request;
 struct eio_session;
 
-/* kore_msg ids (KORE_MSG_APP_BASE + n) used by the realtime layer. */
-#define RT_MSG_EIO_RELAY	201	/* front worker -> owner */
-#define RT_MSG_EIO_REPLY	202	/* owner -> front worker */
-#define RT_MSG_BUS		203	/* bus fan-out between workers */
-
 /* What runs on top of a session (Socket.IO, or the raw echo). */
 struct eio_server {
 	const char	*name;
