@@ -54,6 +54,7 @@
 #define TQ_NONE			0
 #define TQ_PING			1	/* waiting to send a ping */
 #define TQ_PONG			2	/* waiting for the pong */
+#define TQ_DROP			3	/* to end now, see sess_drop() */
 
 #define WS_LOCAL		1
 #define WS_PROXY		2
@@ -88,9 +89,10 @@
 
 /*
  * A WebSocket client that stops reading makes Kore queue every frame
- * for it; past this much unsent data it is dropped instead.
+ * for it, a polling client that stops polling makes its session queue
+ * them: past cfg.socket_queue_max bytes (or this many frames) it is
+ * dropped instead.
  */
-#define WS_BACKLOG_MAX		(16 * 1024 * 1024)
 #define WS_BACKLOG_FRAMES	16384
 
 /*
@@ -142,6 +144,8 @@ struct eio_session {
 	u_int8_t			final_pkt;
 	u_int64_t			closing_until;
 	TAILQ_HEAD(, eio_qpkt)		outq;
+	size_t				outq_bytes;
+	int				dropped;	/* over the queue cap */
 	int				tq;
 	u_int64_t			due;
 	TAILQ_ENTRY(eio_session)	tlist;
@@ -246,6 +250,8 @@ static void	sess_flush(struct eio_session *);
 static void	sess_payload(struct eio_session *, struct eio_buf *, int);
 static void	sess_queue(struct eio_session *, int, int, const void *,
 		    size_t);
+static void	sess_drop(struct eio_session *);
+static void	sess_outq_free(struct eio_session *);
 static void	sess_handshake_info(struct eio_session *,
 		    struct http_request *);
 
@@ -256,6 +262,8 @@ static void	ep_ws_send(struct eio_ep *, int, const void *, size_t);
 static void	ep_ws_text(struct eio_ep *, int, const void *, size_t);
 static void	ep_ws_close(struct eio_ep *);
 static int	ws_backlogged(struct connection *);
+static void	ws_send_capped(struct connection *, u_int8_t, const void *,
+		    size_t);
 static void	ws_send(struct connection *, u_int8_t, const void *, size_t);
 static void	ws_clean(struct eio_wsconn *);
 static void	ws_flush_fire(void *, u_int64_t);
@@ -292,6 +300,7 @@ static LIST_HEAD(, eio_relay)	relays[RELAY_BUCKETS];
 static TAILQ_HEAD(, eio_relay)	relays_pending;
 static struct eio_squeue		ping_q;
 static struct eio_squeue		pong_q;
+static struct eio_squeue		drop_q;
 static TAILQ_HEAD(, eio_session)	closing_q;
 static TAILQ_HEAD(, eio_session)	reap_q;
 static struct kore_timer	*timer;
@@ -329,6 +338,7 @@ eio_init(void)
 	TAILQ_INIT(&relays_pending);
 	TAILQ_INIT(&ping_q);
 	TAILQ_INIT(&pong_q);
+	TAILQ_INIT(&drop_q);
 	TAILQ_INIT(&closing_q);
 	TAILQ_INIT(&reap_q);
 	TAILQ_INIT(&dirty_q);
@@ -368,7 +378,6 @@ eio_tick(u_int64_t unused)
 {
 	struct eio_session	*s, *next;
 	struct eio_relay	*r, *rnext;
-	struct eio_qpkt		*q;
 	u_int64_t		now, limit;
 
 	now = kore_time_ms();
@@ -396,10 +405,7 @@ eio_tick(u_int64_t unused)
 
 	while ((s = TAILQ_FIRST(&reap_q)) != NULL) {
 		TAILQ_REMOVE(&reap_q, s, clist);
-		while ((q = TAILQ_FIRST(&s->outq)) != NULL) {
-			TAILQ_REMOVE(&s->outq, q, list);
-			kore_free(q);
-		}
+		sess_outq_free(s);
 		kore_free(s->query);
 		kore_free(s->authorization);
 		kore_free(s);
@@ -1385,6 +1391,7 @@ sess_flush(struct eio_session *s)
 			}
 			kore_free(q);
 		}
+		s->outq_bytes = 0;
 		return;
 	}
 
@@ -1411,6 +1418,7 @@ sess_payload(struct eio_session *s, struct eio_buf *out, int last)
 		eio_payload_add(out, q->type, q->binary, q->data, q->len);
 		kore_free(q);
 	}
+	s->outq_bytes = 0;
 
 	if (last >= 0)
 		eio_payload_add(out, last, 0, NULL, 0);
@@ -1422,6 +1430,14 @@ sess_queue(struct eio_session *s, int type, int binary, const void *data,
 {
 	struct eio_qpkt	*q;
 
+	if (s->dropped)
+		return;
+	/* The same rule as for a WebSocket that is not read (ws_backlogged). */
+	if (s->outq_bytes > cfg.socket_queue_max) {
+		sess_drop(s);
+		return;
+	}
+
 	q = kore_malloc(sizeof(*q) + len);
 	q->type = type;
 	q->binary = binary;
@@ -1429,6 +1445,35 @@ sess_queue(struct eio_session *s, int type, int binary, const void *data,
 	if (len > 0)
 		memcpy(q->data, data, len);
 	TAILQ_INSERT_TAIL(&s->outq, q, list);
+	s->outq_bytes += len;
+}
+
+/*
+ * A polling client that stopped fetching what is queued for it. The
+ * queue goes now; the session ends once this loop pass is over (timer
+ * TQ_DROP): ending it here could take a socket out of a room in the
+ * middle of the room's broadcast.
+ */
+static void
+sess_drop(struct eio_session *s)
+{
+	app_log("eio %s: dropping a polling client that does not poll "
+	    "(over %u bytes queued)", s->sid, cfg.socket_queue_max);
+	s->dropped = 1;
+	sess_outq_free(s);
+	timer_set(s, TQ_DROP, kore_time_ms());
+}
+
+static void
+sess_outq_free(struct eio_session *s)
+{
+	struct eio_qpkt	*q;
+
+	while ((q = TAILQ_FIRST(&s->outq)) != NULL) {
+		TAILQ_REMOVE(&s->outq, q, list);
+		kore_free(q);
+	}
+	s->outq_bytes = 0;
 }
 
 static int
@@ -1484,29 +1529,40 @@ ep_error(struct eio_ep *ep, int code)
 static void
 ep_ws_send(struct eio_ep *ep, int op, const void *data, size_t len)
 {
-	struct eio_wsconn	*wc;
-
-	if (ep->kind == EP_LOCAL) {
-		wc = ep->c->hdlr_extra;
-		if (wc != NULL && wc->dropped)
-			return;
-		if (ws_backlogged(ep->c)) {
-			if (wc != NULL)
-				wc->dropped = 1;
-			/*
-			 * Not kore_connection_disconnect(): that would end
-			 * the session right here, maybe in the middle of a
-			 * room broadcast. The loop notices the shutdown.
-			 */
-			app_log("eio: dropping a websocket client that does "
-			    "not read (over %d bytes queued)", WS_BACKLOG_MAX);
-			(void)shutdown(ep->c->fd, SHUT_RDWR);
-			return;
-		}
-		ws_send(ep->c, op, data, len);
-	}
+	if (ep->kind == EP_LOCAL)
+		ws_send_capped(ep->c, op, data, len);
 	else if (ep->kind == EP_REMOTE)
 		relay_down(ep, OP_WS_SEND, 0, op, data, len);
+}
+
+/*
+ * A frame for a WebSocket of ours, the session's or one we proxy,
+ * unless its client stopped reading: then it is dropped.
+ */
+static void
+ws_send_capped(struct connection *c, u_int8_t op, const void *data,
+    size_t len)
+{
+	struct eio_wsconn	*wc = c->hdlr_extra;
+
+	if (wc != NULL && wc->dropped)
+		return;
+
+	if (ws_backlogged(c)) {
+		if (wc != NULL)
+			wc->dropped = 1;
+		/*
+		 * Not kore_connection_disconnect(): that would end the
+		 * session right here, maybe in the middle of a room
+		 * broadcast. The loop notices the shutdown.
+		 */
+		app_log("eio: dropping a websocket client that does not "
+		    "read (over %u bytes queued)", cfg.socket_queue_max);
+		(void)shutdown(c->fd, SHUT_RDWR);
+		return;
+	}
+
+	ws_send(c, op, data, len);
 }
 
 /*
@@ -1527,7 +1583,7 @@ ws_backlogged(struct connection *c)
 	n = 0;
 	TAILQ_FOREACH(nb, &c->send_queue, list) {
 		bytes += nb->b_len - nb->s_off;
-		if (bytes > WS_BACKLOG_MAX || ++n > WS_BACKLOG_FRAMES)
+		if (bytes > cfg.socket_queue_max || ++n > WS_BACKLOG_FRAMES)
 			return (1);
 	}
 
@@ -1709,6 +1765,8 @@ timer_set(struct eio_session *s, int tq, u_int64_t due)
 		TAILQ_REMOVE(&ping_q, s, tlist);
 	else if (s->tq == TQ_PONG)
 		TAILQ_REMOVE(&pong_q, s, tlist);
+	else if (s->tq == TQ_DROP)
+		TAILQ_REMOVE(&drop_q, s, tlist);
 
 	s->tq = tq;
 	s->due = due;
@@ -1717,6 +1775,8 @@ timer_set(struct eio_session *s, int tq, u_int64_t due)
 		TAILQ_INSERT_TAIL(&ping_q, s, tlist);
 	else if (tq == TQ_PONG)
 		TAILQ_INSERT_TAIL(&pong_q, s, tlist);
+	else if (tq == TQ_DROP)
+		TAILQ_INSERT_TAIL(&drop_q, s, tlist);
 
 	if (tq != TQ_NONE)
 		timer_arm(due);
@@ -1747,6 +1807,9 @@ timer_fire(void *arg, u_int64_t unused)
 
 	timer = NULL;
 	now = kore_time_ms();
+
+	while ((s = TAILQ_FIRST(&drop_q)) != NULL)
+		sess_destroy(s, "transport error", EIO_CLOSE);
 
 	while ((s = TAILQ_FIRST(&pong_q)) != NULL && s->due <= now)
 		sess_destroy(s, "ping timeout", EIO_CLOSE);
@@ -1998,7 +2061,7 @@ msg_reply(u_int16_t src, const void *data, size_t len)
 		break;
 	case OP_WS_SEND:
 		if (r->c != NULL)
-			ws_send(r->c, hdr.flag, body, len);
+			ws_send_capped(r->c, hdr.flag, body, len);
 		break;
 	case OP_WS_KILL:
 		if (r->c != NULL) {
