@@ -34,7 +34,6 @@
 #include "app/config.h"
 #include "app/metrics.h"
 #include "engineio/eio.h"
-#include "http/cors.h"
 #include "engineio/eio_packet.h"
 #include "engineio/wmsg.h"
 #include "engineio/ws_reader.h"
@@ -223,6 +222,7 @@ static void	eio_error_body(int, int *, struct eio_buf *);
 static void	eio_respond(struct http_request *, int, int, const void *,
 		    size_t);
 static int	eio_ws_headers_ok(struct http_request *);
+static int	eio_origin_ok(struct http_request *);
 static int	eio_read_body(struct http_request *, struct eio_buf *);
 static struct eio_req	*eio_req_state(struct http_request *);
 static void	eio_req_free(struct http_request *);
@@ -309,6 +309,7 @@ static u_int32_t		relay_seq;
 static int			kick_pending;
 static TAILQ_HEAD(, eio_wsconn)	dirty_q;
 static int			flush_pending;
+static struct eio_hooks		hooks;
 
 static const char *ctypes[] = {
 	NULL,
@@ -327,9 +328,13 @@ static const char *err_messages[] = {
 };
 
 void
-eio_init(void)
+eio_init(const struct eio_hooks *h)
 {
 	size_t		i;
+
+	memset(&hooks, 0, sizeof(hooks));
+	if (h != NULL)
+		hooks = *h;
 
 	for (i = 0; i < SESS_BUCKETS; i++)
 		LIST_INIT(&sessions[i]);
@@ -422,9 +427,11 @@ eio_http(struct http_request *req, const struct eio_server *srv)
 	if (http_state_exists(req))
 		return (eio_finish(req, http_state_get(req)));
 
-	if (req->method == HTTP_METHOD_OPTIONS && cors_preflight(req))
+	if (req->method == HTTP_METHOD_OPTIONS &&
+	    hooks.cors_preflight != NULL && hooks.cors_preflight(req))
 		return (KORE_RESULT_OK);
-	(void)cors_headers(req);
+	if (hooks.cors_headers != NULL)
+		(void)hooks.cors_headers(req);
 
 	r = eio_query_get(req->query_string, "transport", transport,
 	    sizeof(transport));
@@ -438,6 +445,9 @@ eio_http(struct http_request *req, const struct eio_server *srv)
 	    !strcasecmp(hdr, "websocket");
 	if (upgrade && !eio_ws_headers_ok(req))
 		return (eio_error(req, ERR_BAD_REQUEST));
+	/* Browsers do not apply CORS to WebSockets: the server must. */
+	if (upgrade && !eio_origin_ok(req))
+		return (eio_error(req, ERR_FORBIDDEN));
 
 	r = eio_query_get(req->query_string, "sid", sid, sizeof(sid));
 	if (r == -1)
@@ -904,6 +914,30 @@ eio_ws_headers_ok(struct http_request *req)
 		return (0);
 
 	return (1);
+}
+
+/*
+ * Browsers send the Origin of the page with a WebSocket handshake and
+ * apply no CORS to it. Allowed: none (not a browser), what the layers
+ * above allow (CORS_ORIGINS), and this server's own pages (the Origin
+ * names the Host the request is for).
+ */
+static int
+eio_origin_ok(struct http_request *req)
+{
+	const char	*origin, *host, *p;
+
+	if (!http_request_header(req, "origin", &origin))
+		return (1);
+	if (hooks.origin_allowed == NULL || hooks.origin_allowed(origin))
+		return (1);
+
+	if ((p = strstr(origin, "://")) != NULL &&
+	    http_request_header(req, "host", &host) &&
+	    !strcasecmp(p + 3, host))
+		return (1);
+
+	return (0);
 }
 
 static int
