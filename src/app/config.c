@@ -242,6 +242,10 @@ config_load(int dev, char *err, size_t errlen)
 	}
 	cfg.max_payload = 1000000;
 
+	if (env_u32("SOCKET_QUEUE_MAX", 16777216, 65536, 1073741824,
+	    &cfg.socket_queue_max, err, errlen) == -1)
+		return (-1);
+
 	return (0);
 }
 

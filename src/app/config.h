@@ -52,6 +52,8 @@ struct config {
 	u_int32_t		ping_timeout;
 	u_int32_t		connect_timeout;
 	u_int32_t		max_payload;
+	/* Bytes queued for a client that does not read, before it is dropped. */
+	u_int32_t		socket_queue_max;
 };
 
 extern struct config	cfg;

@@ -5,8 +5,15 @@
  *
  * Where a transport ends is an "endpoint": a local Kore object (a parked
  * GET, a WebSocket connection) or a request/connection held by another
- * worker that relays it here (worker id + relay id). The session code
- * only talks to endpoints, so relayed and local clients behave alike.
+ * worker that relays it here (worker id, its generation, relay id).
+ * The session code only talks to endpoints, so relayed and local
+ * clients behave alike.
+ *
+ * Workers die and Kore starts them again under the same id. A relay is
+ * therefore named by its front worker's generation too (wmsg.h), every
+ * relayed message is checked against the worker, generation and sid it
+ * belongs to, and when a worker restarts its peers drop what pointed at
+ * the dead one (eio_peer_restart).
  */
 
 #include <sys/types.h>
@@ -27,8 +34,8 @@
 #include "app/config.h"
 #include "app/metrics.h"
 #include "engineio/eio.h"
-#include "http/cors.h"
 #include "engineio/eio_packet.h"
+#include "engineio/wmsg.h"
 #include "engineio/ws_reader.h"
 #include "lib/json.h"
 
@@ -46,6 +53,7 @@
 #define TQ_NONE			0
 #define TQ_PING			1	/* waiting to send a ping */
 #define TQ_PONG			2	/* waiting for the pong */
+#define TQ_DROP			3	/* to end now, see sess_drop() */
 
 #define WS_LOCAL		1
 #define WS_PROXY		2
@@ -80,9 +88,10 @@
 
 /*
  * A WebSocket client that stops reading makes Kore queue every frame
- * for it; past this much unsent data it is dropped instead.
+ * for it, a polling client that stops polling makes its session queue
+ * them: past cfg.socket_queue_max bytes (or this many frames) it is
+ * dropped instead.
  */
-#define WS_BACKLOG_MAX		(16 * 1024 * 1024)
 #define WS_BACKLOG_FRAMES	16384
 
 /*
@@ -113,8 +122,11 @@ struct eio_ep {
 	int			kind;
 	struct connection	*c;		/* LOCAL websocket */
 	struct http_request	*req;		/* LOCAL GET */
-	u_int16_t		worker;		/* REMOTE */
+	/* REMOTE: the front worker, its generation, its relay id */
+	u_int16_t		worker;
+	u_int32_t		gen;
 	u_int32_t		relay;
+	char			sid[EIO_SID_LEN + 1];
 };
 
 struct eio_session {
@@ -131,6 +143,8 @@ struct eio_session {
 	u_int8_t			final_pkt;
 	u_int64_t			closing_until;
 	TAILQ_HEAD(, eio_qpkt)		outq;
+	size_t				outq_bytes;
+	int				dropped;	/* over the queue cap */
 	int				tq;
 	u_int64_t			due;
 	TAILQ_ENTRY(eio_session)	tlist;
@@ -152,7 +166,8 @@ struct eio_relay {
 	char				sid[EIO_SID_LEN + 1];
 	struct http_request		*req;
 	struct connection		*c;
-	u_int64_t			started;
+	u_int64_t			created;
+	u_int64_t			started;	/* 0: not pending */
 	LIST_ENTRY(eio_relay)		hlist;
 	TAILQ_ENTRY(eio_relay)		plist;
 };
@@ -180,8 +195,14 @@ struct eio_req {
 	struct eio_buf		body;
 };
 
+/*
+ * In front of every relayed message, both ways. relay and gen name the
+ * relay on its front worker (gen is the front's generation); sid is the
+ * session it is for.
+ */
 struct eio_msg {
 	u_int32_t	relay;
+	u_int32_t	gen;
 	u_int16_t	status;
 	u_int8_t	op;
 	u_int8_t	flag;
@@ -201,6 +222,7 @@ static void	eio_error_body(int, int *, struct eio_buf *);
 static void	eio_respond(struct http_request *, int, int, const void *,
 		    size_t);
 static int	eio_ws_headers_ok(struct http_request *);
+static int	eio_origin_ok(struct http_request *);
 static int	eio_read_body(struct http_request *, struct eio_buf *);
 static struct eio_req	*eio_req_state(struct http_request *);
 static void	eio_req_free(struct http_request *);
@@ -228,6 +250,8 @@ static void	sess_flush(struct eio_session *);
 static void	sess_payload(struct eio_session *, struct eio_buf *, int);
 static void	sess_queue(struct eio_session *, int, int, const void *,
 		    size_t);
+static void	sess_drop(struct eio_session *);
+static void	sess_outq_free(struct eio_session *);
 static void	sess_handshake_info(struct eio_session *,
 		    struct http_request *);
 
@@ -238,6 +262,8 @@ static void	ep_ws_send(struct eio_ep *, int, const void *, size_t);
 static void	ep_ws_text(struct eio_ep *, int, const void *, size_t);
 static void	ep_ws_close(struct eio_ep *);
 static int	ws_backlogged(struct connection *);
+static void	ws_send_capped(struct connection *, u_int8_t, const void *,
+		    size_t);
 static void	ws_send(struct connection *, u_int8_t, const void *, size_t);
 static void	ws_clean(struct eio_wsconn *);
 static void	ws_flush_fire(void *, u_int64_t);
@@ -253,10 +279,20 @@ static void	timer_set(struct eio_session *, int, u_int64_t);
 static u_int32_t		relay_new_id(void);
 static struct eio_relay		*relay_find(u_int32_t);
 static void			relay_free(struct eio_relay *);
-static void			relay_send(u_int16_t, u_int32_t, int, int,
-				    int, const char *, const void *, size_t);
-static void			msg_relay(struct kore_msg *, const void *);
-static void			msg_reply(struct kore_msg *, const void *);
+static void			relay_fail(struct eio_relay *);
+static void			relay_up(struct eio_relay *, int,
+				    const void *, size_t);
+static void			relay_down(struct eio_ep *, int, int, int,
+				    const void *, size_t);
+static void			relay_send(u_int16_t, u_int32_t, u_int32_t,
+				    int, int, int, const char *, const void *,
+				    size_t);
+static void			msg_relay(u_int16_t, const void *, size_t);
+static void			msg_reply(u_int16_t, const void *, size_t);
+static void			eio_peer_restart(u_int16_t, u_int32_t,
+				    u_int64_t);
+static int			ep_stale(struct eio_ep *, u_int16_t,
+				    u_int32_t);
 static int			nworkers(void);
 
 static LIST_HEAD(, eio_session)	sessions[SESS_BUCKETS];
@@ -264,6 +300,7 @@ static LIST_HEAD(, eio_relay)	relays[RELAY_BUCKETS];
 static TAILQ_HEAD(, eio_relay)	relays_pending;
 static struct eio_squeue		ping_q;
 static struct eio_squeue		pong_q;
+static struct eio_squeue		drop_q;
 static TAILQ_HEAD(, eio_session)	closing_q;
 static TAILQ_HEAD(, eio_session)	reap_q;
 static struct kore_timer	*timer;
@@ -272,6 +309,7 @@ static u_int32_t		relay_seq;
 static int			kick_pending;
 static TAILQ_HEAD(, eio_wsconn)	dirty_q;
 static int			flush_pending;
+static struct eio_hooks		hooks;
 
 static const char *ctypes[] = {
 	NULL,
@@ -290,9 +328,13 @@ static const char *err_messages[] = {
 };
 
 void
-eio_init(void)
+eio_init(const struct eio_hooks *h)
 {
 	size_t		i;
+
+	memset(&hooks, 0, sizeof(hooks));
+	if (h != NULL)
+		hooks = *h;
 
 	for (i = 0; i < SESS_BUCKETS; i++)
 		LIST_INIT(&sessions[i]);
@@ -301,6 +343,7 @@ eio_init(void)
 	TAILQ_INIT(&relays_pending);
 	TAILQ_INIT(&ping_q);
 	TAILQ_INIT(&pong_q);
+	TAILQ_INIT(&drop_q);
 	TAILQ_INIT(&closing_q);
 	TAILQ_INIT(&reap_q);
 	TAILQ_INIT(&dirty_q);
@@ -311,8 +354,10 @@ eio_init(void)
 	kick_pending = 0;
 	flush_pending = 0;
 
-	kore_msg_register(RT_MSG_EIO_RELAY, msg_relay);
-	kore_msg_register(RT_MSG_EIO_REPLY, msg_reply);
+	wmsg_init();
+	wmsg_register(WMSG_EIO_RELAY, msg_relay);
+	wmsg_register(WMSG_EIO_REPLY, msg_reply);
+	wmsg_on_restart(eio_peer_restart);
 }
 
 void
@@ -338,11 +383,7 @@ eio_tick(u_int64_t unused)
 {
 	struct eio_session	*s, *next;
 	struct eio_relay	*r, *rnext;
-	struct eio_req		*st;
-	struct eio_qpkt		*q;
 	u_int64_t		now, limit;
-	int			status;
-	struct eio_buf		body;
 
 	now = kore_time_ms();
 
@@ -362,29 +403,14 @@ eio_tick(u_int64_t unused)
 			break;
 		if (r->req == NULL || !http_state_exists(r->req))
 			continue;
-		st = http_state_get(r->req);
-		eio_buf_init(&body);
-		eio_error_body(ERR_SID, &status, &body);
-		st->done = 1;
-		st->status = status;
-		st->ctype = CT_JSON;
-		eio_buf_free(&st->body);
-		st->body = body;
-		wake(r->req);
-		if (r->op == OP_GET) {
-			relay_send(r->owner, r->id, OP_CANCEL, 0, 0, r->sid,
-			    NULL, 0);
-		}
-		st->relay = NULL;
-		relay_free(r);
+		if (r->op == OP_GET)
+			relay_up(r, OP_CANCEL, NULL, 0);
+		relay_fail(r);
 	}
 
 	while ((s = TAILQ_FIRST(&reap_q)) != NULL) {
 		TAILQ_REMOVE(&reap_q, s, clist);
-		while ((q = TAILQ_FIRST(&s->outq)) != NULL) {
-			TAILQ_REMOVE(&s->outq, q, list);
-			kore_free(q);
-		}
+		sess_outq_free(s);
 		kore_free(s->query);
 		kore_free(s->authorization);
 		kore_free(s);
@@ -401,9 +427,11 @@ eio_http(struct http_request *req, const struct eio_server *srv)
 	if (http_state_exists(req))
 		return (eio_finish(req, http_state_get(req)));
 
-	if (req->method == HTTP_METHOD_OPTIONS && cors_preflight(req))
+	if (req->method == HTTP_METHOD_OPTIONS &&
+	    hooks.cors_preflight != NULL && hooks.cors_preflight(req))
 		return (KORE_RESULT_OK);
-	(void)cors_headers(req);
+	if (hooks.cors_headers != NULL)
+		(void)hooks.cors_headers(req);
 
 	r = eio_query_get(req->query_string, "transport", transport,
 	    sizeof(transport));
@@ -417,6 +445,9 @@ eio_http(struct http_request *req, const struct eio_server *srv)
 	    !strcasecmp(hdr, "websocket");
 	if (upgrade && !eio_ws_headers_ok(req))
 		return (eio_error(req, ERR_BAD_REQUEST));
+	/* Browsers do not apply CORS to WebSockets: the server must. */
+	if (upgrade && !eio_origin_ok(req))
+		return (eio_error(req, ERR_FORBIDDEN));
 
 	r = eio_query_get(req->query_string, "sid", sid, sizeof(sid));
 	if (r == -1)
@@ -575,8 +606,9 @@ rt_ws_message(struct connection *c, u_int8_t op, const void *data,
 
 	if (wc->kind == WS_PROXY) {
 		if (wc->relay != NULL) {
-			relay_send(wc->relay->owner, wc->relay->id,
-			    OP_WS_FRAME, 0, op, wc->relay->sid, data, len);
+			relay_send(wc->relay->owner, wmsg_generation(),
+			    wc->relay->id, OP_WS_FRAME, 0, op, wc->relay->sid,
+			    data, len);
 		}
 		return;
 	}
@@ -608,8 +640,7 @@ rt_ws_disconnect(struct connection *c)
 
 	if (wc->kind == WS_PROXY) {
 		if (wc->relay != NULL) {
-			relay_send(wc->relay->owner, wc->relay->id,
-			    OP_WS_CLOSED, 0, 0, wc->relay->sid, NULL, 0);
+			relay_up(wc->relay, OP_WS_CLOSED, NULL, 0);
 			relay_free(wc->relay);
 			wc->relay = NULL;
 		}
@@ -654,7 +685,8 @@ eio_with_sid(struct http_request *req, const char *sid, int ws, int upgrade)
 	if (op == OP_POST && eio_read_body(req, &body) == -1) {
 		eio_buf_free(&body);
 		if (owner != worker->id) {
-			relay_send(owner, 0, OP_OVERSIZE, 0, 0, sid, NULL, 0);
+			relay_send(owner, wmsg_generation(), 0, OP_OVERSIZE,
+			    0, 0, sid, NULL, 0);
 		} else if ((s = sess_find(sid)) != NULL) {
 			app_log("eio %s: POST over maxPayload", s->sid);
 			sess_destroy(s, "transport error", EIO_CLOSE);
@@ -671,12 +703,12 @@ eio_with_sid(struct http_request *req, const char *sid, int ws, int upgrade)
 		r->owner = owner;
 		r->op = op;
 		r->req = req;
-		r->started = kore_time_ms();
+		r->created = r->started = kore_time_ms();
 		(void)kore_strlcpy(r->sid, sid, sizeof(r->sid));
 		LIST_INSERT_HEAD(&relays[r->id % RELAY_BUCKETS], r, hlist);
 		TAILQ_INSERT_TAIL(&relays_pending, r, plist);
 		st->relay = r;
-		relay_send(owner, r->id, op, 0, 0, sid, body.data, body.len);
+		relay_up(r, op, body.data, body.len);
 		eio_buf_free(&body);
 		http_request_sleep(req);
 		return (KORE_RESULT_RETRY);
@@ -884,6 +916,30 @@ eio_ws_headers_ok(struct http_request *req)
 	return (1);
 }
 
+/*
+ * Browsers send the Origin of the page with a WebSocket handshake and
+ * apply no CORS to it. Allowed: none (not a browser), what the layers
+ * above allow (CORS_ORIGINS), and this server's own pages (the Origin
+ * names the Host the request is for).
+ */
+static int
+eio_origin_ok(struct http_request *req)
+{
+	const char	*origin, *host, *p;
+
+	if (!http_request_header(req, "origin", &origin))
+		return (1);
+	if (hooks.origin_allowed == NULL || hooks.origin_allowed(origin))
+		return (1);
+
+	if ((p = strstr(origin, "://")) != NULL &&
+	    http_request_header(req, "host", &host) &&
+	    !strcasecmp(p + 3, host))
+		return (1);
+
+	return (0);
+}
+
 static int
 eio_read_body(struct http_request *req, struct eio_buf *out)
 {
@@ -948,13 +1004,10 @@ eio_req_free(struct http_request *req)
 
 	if ((r = st->relay) != NULL && r->req == req) {
 		if (!st->done || st->status == 101) {
-			if (r->op == OP_GET) {
-				relay_send(r->owner, r->id, OP_CANCEL, 0, 0,
-				    r->sid, NULL, 0);
-			} else if (r->op == OP_WS_OPEN) {
-				relay_send(r->owner, r->id, OP_WS_CLOSED, 0, 0,
-				    r->sid, NULL, 0);
-			}
+			if (r->op == OP_GET)
+				relay_up(r, OP_CANCEL, NULL, 0);
+			else if (r->op == OP_WS_OPEN)
+				relay_up(r, OP_WS_CLOSED, NULL, 0);
 		}
 		relay_free(r);
 	}
@@ -1372,6 +1425,7 @@ sess_flush(struct eio_session *s)
 			}
 			kore_free(q);
 		}
+		s->outq_bytes = 0;
 		return;
 	}
 
@@ -1398,6 +1452,7 @@ sess_payload(struct eio_session *s, struct eio_buf *out, int last)
 		eio_payload_add(out, q->type, q->binary, q->data, q->len);
 		kore_free(q);
 	}
+	s->outq_bytes = 0;
 
 	if (last >= 0)
 		eio_payload_add(out, last, 0, NULL, 0);
@@ -1409,6 +1464,14 @@ sess_queue(struct eio_session *s, int type, int binary, const void *data,
 {
 	struct eio_qpkt	*q;
 
+	if (s->dropped)
+		return;
+	/* The same rule as for a WebSocket that is not read (ws_backlogged). */
+	if (s->outq_bytes > cfg.socket_queue_max) {
+		sess_drop(s);
+		return;
+	}
+
 	q = kore_malloc(sizeof(*q) + len);
 	q->type = type;
 	q->binary = binary;
@@ -1416,13 +1479,43 @@ sess_queue(struct eio_session *s, int type, int binary, const void *data,
 	if (len > 0)
 		memcpy(q->data, data, len);
 	TAILQ_INSERT_TAIL(&s->outq, q, list);
+	s->outq_bytes += len;
+}
+
+/*
+ * A polling client that stopped fetching what is queued for it. The
+ * queue goes now; the session ends once this loop pass is over (timer
+ * TQ_DROP): ending it here could take a socket out of a room in the
+ * middle of the room's broadcast.
+ */
+static void
+sess_drop(struct eio_session *s)
+{
+	app_log("eio %s: dropping a polling client that does not poll "
+	    "(over %u bytes queued)", s->sid, cfg.socket_queue_max);
+	s->dropped = 1;
+	sess_outq_free(s);
+	timer_set(s, TQ_DROP, kore_time_ms());
+}
+
+static void
+sess_outq_free(struct eio_session *s)
+{
+	struct eio_qpkt	*q;
+
+	while ((q = TAILQ_FIRST(&s->outq)) != NULL) {
+		TAILQ_REMOVE(&s->outq, q, list);
+		kore_free(q);
+	}
+	s->outq_bytes = 0;
 }
 
 static int
 ep_match(struct eio_ep *a, struct eio_ep *b)
 {
 	return (a->kind == EP_REMOTE && b->kind == EP_REMOTE &&
-	    a->worker == b->worker && a->relay == b->relay);
+	    a->worker == b->worker && a->gen == b->gen &&
+	    a->relay == b->relay);
 }
 
 /* Answers the HTTP request behind an endpoint (local or relayed). */
@@ -1433,8 +1526,7 @@ ep_answer(struct eio_ep *ep, int status, int ctype, const void *data,
 	struct eio_req	*st;
 
 	if (ep->kind == EP_REMOTE) {
-		relay_send(ep->worker, ep->relay, OP_REPLY, status, ctype,
-		    NULL, data, len);
+		relay_down(ep, OP_REPLY, status, ctype, data, len);
 		return;
 	}
 
@@ -1471,30 +1563,40 @@ ep_error(struct eio_ep *ep, int code)
 static void
 ep_ws_send(struct eio_ep *ep, int op, const void *data, size_t len)
 {
-	struct eio_wsconn	*wc;
-
-	if (ep->kind == EP_LOCAL) {
-		wc = ep->c->hdlr_extra;
-		if (wc != NULL && wc->dropped)
-			return;
-		if (ws_backlogged(ep->c)) {
-			if (wc != NULL)
-				wc->dropped = 1;
-			/*
-			 * Not kore_connection_disconnect(): that would end
-			 * the session right here, maybe in the middle of a
-			 * room broadcast. The loop notices the shutdown.
-			 */
-			app_log("eio: dropping a websocket client that does "
-			    "not read (over %d bytes queued)", WS_BACKLOG_MAX);
-			(void)shutdown(ep->c->fd, SHUT_RDWR);
-			return;
-		}
-		ws_send(ep->c, op, data, len);
-	}
+	if (ep->kind == EP_LOCAL)
+		ws_send_capped(ep->c, op, data, len);
 	else if (ep->kind == EP_REMOTE)
-		relay_send(ep->worker, ep->relay, OP_WS_SEND, 0, op, NULL,
-		    data, len);
+		relay_down(ep, OP_WS_SEND, 0, op, data, len);
+}
+
+/*
+ * A frame for a WebSocket of ours, the session's or one we proxy,
+ * unless its client stopped reading: then it is dropped.
+ */
+static void
+ws_send_capped(struct connection *c, u_int8_t op, const void *data,
+    size_t len)
+{
+	struct eio_wsconn	*wc = c->hdlr_extra;
+
+	if (wc != NULL && wc->dropped)
+		return;
+
+	if (ws_backlogged(c)) {
+		if (wc != NULL)
+			wc->dropped = 1;
+		/*
+		 * Not kore_connection_disconnect(): that would end the
+		 * session right here, maybe in the middle of a room
+		 * broadcast. The loop notices the shutdown.
+		 */
+		app_log("eio: dropping a websocket client that does not "
+		    "read (over %u bytes queued)", cfg.socket_queue_max);
+		(void)shutdown(c->fd, SHUT_RDWR);
+		return;
+	}
+
+	ws_send(c, op, data, len);
 }
 
 /*
@@ -1515,7 +1617,7 @@ ws_backlogged(struct connection *c)
 	n = 0;
 	TAILQ_FOREACH(nb, &c->send_queue, list) {
 		bytes += nb->b_len - nb->s_off;
-		if (bytes > WS_BACKLOG_MAX || ++n > WS_BACKLOG_FRAMES)
+		if (bytes > cfg.socket_queue_max || ++n > WS_BACKLOG_FRAMES)
 			return (1);
 	}
 
@@ -1642,8 +1744,7 @@ ep_ws_close(struct eio_ep *ep)
 			wc->sess = NULL;
 		kore_connection_disconnect(ep->c);
 	} else if (ep->kind == EP_REMOTE) {
-		relay_send(ep->worker, ep->relay, OP_WS_KILL, 0, 0, NULL,
-		    NULL, 0);
+		relay_down(ep, OP_WS_KILL, 0, 0, NULL, 0);
 	}
 
 	memset(ep, 0, sizeof(*ep));
@@ -1698,6 +1799,8 @@ timer_set(struct eio_session *s, int tq, u_int64_t due)
 		TAILQ_REMOVE(&ping_q, s, tlist);
 	else if (s->tq == TQ_PONG)
 		TAILQ_REMOVE(&pong_q, s, tlist);
+	else if (s->tq == TQ_DROP)
+		TAILQ_REMOVE(&drop_q, s, tlist);
 
 	s->tq = tq;
 	s->due = due;
@@ -1706,6 +1809,8 @@ timer_set(struct eio_session *s, int tq, u_int64_t due)
 		TAILQ_INSERT_TAIL(&ping_q, s, tlist);
 	else if (tq == TQ_PONG)
 		TAILQ_INSERT_TAIL(&pong_q, s, tlist);
+	else if (tq == TQ_DROP)
+		TAILQ_INSERT_TAIL(&drop_q, s, tlist);
 
 	if (tq != TQ_NONE)
 		timer_arm(due);
@@ -1736,6 +1841,9 @@ timer_fire(void *arg, u_int64_t unused)
 
 	timer = NULL;
 	now = kore_time_ms();
+
+	while ((s = TAILQ_FIRST(&drop_q)) != NULL)
+		sess_destroy(s, "transport error", EIO_CLOSE);
 
 	while ((s = TAILQ_FIRST(&pong_q)) != NULL && s->due <= now)
 		sess_destroy(s, "ping timeout", EIO_CLOSE);
@@ -1797,53 +1905,84 @@ relay_free(struct eio_relay *r)
 	kore_free(r);
 }
 
+/* A relayed request the owner will never answer: "Session ID unknown". */
 static void
-relay_send(u_int16_t dst, u_int32_t relay, int op, int status, int flag,
-    const char *sid, const void *data, size_t len)
+relay_fail(struct eio_relay *r)
+{
+	struct eio_req	*st;
+	struct eio_buf	body;
+	int		status;
+
+	st = http_state_get(r->req);
+	eio_buf_init(&body);
+	eio_error_body(ERR_SID, &status, &body);
+	st->done = 1;
+	st->status = status;
+	st->ctype = CT_JSON;
+	eio_buf_free(&st->body);
+	st->body = body;
+	wake(r->req);
+	st->relay = NULL;
+	relay_free(r);
+}
+
+/* Front -> owner, about one of our relays. */
+static void
+relay_up(struct eio_relay *r, int op, const void *data, size_t len)
+{
+	relay_send(r->owner, wmsg_generation(), r->id, op, 0, 0, r->sid,
+	    data, len);
+}
+
+/* Owner -> the front worker behind a remote endpoint. */
+static void
+relay_down(struct eio_ep *ep, int op, int status, int flag,
+    const void *data, size_t len)
+{
+	relay_send(ep->worker, ep->gen, ep->relay, op, status, flag,
+	    ep->sid, data, len);
+}
+
+static void
+relay_send(u_int16_t dst, u_int32_t gen, u_int32_t relay, int op,
+    int status, int flag, const char *sid, const void *data, size_t len)
 {
 	struct eio_msg	hdr;
-	u_int8_t	*buf;
-	int		id;
 
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.relay = relay;
+	hdr.gen = gen;
 	hdr.op = op;
 	hdr.status = status;
 	hdr.flag = flag;
-	if (sid != NULL)
-		(void)kore_strlcpy(hdr.sid, sid, sizeof(hdr.sid));
+	(void)kore_strlcpy(hdr.sid, sid, sizeof(hdr.sid));
 
-	id = (op >= OP_REPLY) ? RT_MSG_EIO_REPLY : RT_MSG_EIO_RELAY;
-
-	buf = kore_malloc(sizeof(hdr) + len);
-	memcpy(buf, &hdr, sizeof(hdr));
-	if (len > 0)
-		memcpy(buf + sizeof(hdr), data, len);
-	kore_msg_send(dst, id, buf, sizeof(hdr) + len);
-	kore_free(buf);
+	wmsg_send2(dst, (op >= OP_REPLY) ? WMSG_EIO_REPLY : WMSG_EIO_RELAY,
+	    &hdr, sizeof(hdr), data, len);
 }
 
 /* On the owner: a request or frame another worker relays to us. */
 static void
-msg_relay(struct kore_msg *msg, const void *data)
+msg_relay(u_int16_t src, const void *data, size_t len)
 {
 	struct eio_msg		hdr;
 	struct eio_session	*s;
 	struct eio_ep		from;
 	const u_int8_t		*body;
-	size_t			len;
 
-	if (msg->length < sizeof(hdr))
+	if (len < sizeof(hdr))
 		return;
 	memcpy(&hdr, data, sizeof(hdr));
 	hdr.sid[EIO_SID_LEN] = '\0';
 	body = (const u_int8_t *)data + sizeof(hdr);
-	len = msg->length - sizeof(hdr);
+	len -= sizeof(hdr);
 
 	memset(&from, 0, sizeof(from));
 	from.kind = EP_REMOTE;
-	from.worker = msg->src;
+	from.worker = src;
+	from.gen = hdr.gen;
 	from.relay = hdr.relay;
+	memcpy(from.sid, hdr.sid, sizeof(from.sid));
 
 	s = sess_find(hdr.sid);
 	if (s != NULL && s->state == S_OPEN && sess_expired(s, kore_time_ms()))
@@ -1895,28 +2034,45 @@ msg_relay(struct kore_msg *msg, const void *data)
 	}
 }
 
-/* On the front worker: the owner's answer or a frame for our client. */
+/*
+ * On the front worker: the owner's answer or a frame for our client.
+ * It must be for a relay of this generation, from the worker the relay
+ * went to, about the relay's session: anything else (an owner still
+ * answering for a front worker that died, whose successor reuses relay
+ * ids) would reach another client.
+ */
 static void
-msg_reply(struct kore_msg *msg, const void *data)
+msg_reply(u_int16_t src, const void *data, size_t len)
 {
 	struct eio_msg		hdr;
 	struct eio_relay	*r;
 	struct eio_req		*st;
 	struct eio_wsconn	*wc;
 	const u_int8_t		*body;
-	size_t			len;
 
-	if (msg->length < sizeof(hdr))
+	if (len < sizeof(hdr))
 		return;
 	memcpy(&hdr, data, sizeof(hdr));
+	hdr.sid[EIO_SID_LEN] = '\0';
 	body = (const u_int8_t *)data + sizeof(hdr);
-	len = msg->length - sizeof(hdr);
+	len -= sizeof(hdr);
 
-	if ((r = relay_find(hdr.relay)) == NULL) {
+	r = (hdr.gen == wmsg_generation()) ? relay_find(hdr.relay) : NULL;
+	if (r != NULL && (r->owner != src || strcmp(r->sid, hdr.sid))) {
+		app_log("eio: dropped a reply from worker %u for %s that "
+		    "names relay %u of worker %u for %s", src, hdr.sid,
+		    hdr.relay, r->owner, r->sid);
+		r = NULL;
+	} else if (r == NULL && hdr.gen != wmsg_generation()) {
+		app_log("eio: dropped a reply from worker %u for %s to an "
+		    "earlier run of this worker", src, hdr.sid);
+	}
+
+	if (r == NULL) {
 		/* Our side is gone; make sure the owner forgets it too. */
 		if (hdr.op == OP_REPLY && hdr.status == 101) {
-			relay_send(msg->src, hdr.relay, OP_WS_CLOSED, 0, 0,
-			    NULL, NULL, 0);
+			relay_send(src, hdr.gen, hdr.relay, OP_WS_CLOSED, 0, 0,
+			    hdr.sid, NULL, 0);
 		}
 		return;
 	}
@@ -1939,7 +2095,7 @@ msg_reply(struct kore_msg *msg, const void *data)
 		break;
 	case OP_WS_SEND:
 		if (r->c != NULL)
-			ws_send(r->c, hdr.flag, body, len);
+			ws_send_capped(r->c, hdr.flag, body, len);
 		break;
 	case OP_WS_KILL:
 		if (r->c != NULL) {
@@ -1950,4 +2106,88 @@ msg_reply(struct kore_msg *msg, const void *data)
 		}
 		break;
 	}
+}
+
+/*
+ * Worker w started again (generation gen, at started): the one before
+ * it is dead, with every request and connection it held. As the owner
+ * of sessions, end those it fronted; as a front, give up on what we
+ * relayed to it before it started (nobody will answer).
+ */
+static void
+eio_peer_restart(u_int16_t w, u_int32_t gen, u_int64_t started)
+{
+	struct eio_session	*s, **v;
+	struct eio_relay	*r, *rnext;
+	struct connection	*c;
+	struct eio_wsconn	*wc;
+	size_t			i, n, cap;
+
+	/* Collected first: ending one session may touch others. */
+	n = 0;
+	cap = 64;
+	v = kore_calloc(cap, sizeof(*v));
+	for (i = 0; i < SESS_BUCKETS; i++) {
+		LIST_FOREACH(s, &sessions[i], hlist) {
+			if (!ep_stale(&s->poll, w, gen) &&
+			    !ep_stale(&s->ws, w, gen) &&
+			    !ep_stale(&s->probe, w, gen))
+				continue;
+			if (n == cap) {
+				cap *= 2;
+				v = kore_realloc(v, cap * sizeof(*v));
+			}
+			v[n++] = s;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		s = v[i];
+		if (s->state == S_CLOSED)
+			continue;
+		if (ep_stale(&s->probe, w, gen))
+			sess_ws_gone(s, &s->probe);
+		if (ep_stale(&s->ws, w, gen)) {
+			sess_ws_gone(s, &s->ws);
+		} else if (ep_stale(&s->poll, w, gen)) {
+			/* A GET gone unanswered ends it (eio_req_free). */
+			s->poll.kind = EP_NONE;
+			sess_destroy(s, "transport close", EIO_CLOSE);
+		}
+	}
+	kore_free(v);
+	if (n > 0) {
+		app_log("eio: worker %u restarted, %zu session(s) lost "
+		    "their transport with it", w, n);
+	}
+
+	n = 0;
+	for (i = 0; i < RELAY_BUCKETS; i++) {
+		for (r = LIST_FIRST(&relays[i]); r != NULL; r = rnext) {
+			rnext = LIST_NEXT(r, hlist);
+			if (r->owner != w || r->created >= started)
+				continue;
+			n++;
+			if (r->c != NULL) {
+				c = r->c;
+				if ((wc = c->hdlr_extra) != NULL)
+					wc->relay = NULL;
+				relay_free(r);
+				kore_connection_disconnect(c);
+			} else if (r->req != NULL &&
+			    http_state_exists(r->req)) {
+				relay_fail(r);
+			}
+		}
+	}
+	if (n > 0) {
+		app_log("eio: worker %u restarted, %zu relayed request(s) "
+		    "and connection(s) given up", w, n);
+	}
+}
+
+/* An endpoint behind worker w from before its generation gen. */
+static int
+ep_stale(struct eio_ep *ep, u_int16_t w, u_int32_t gen)
+{
+	return (ep->kind == EP_REMOTE && ep->worker == w && ep->gen != gen);
 }

@@ -21,10 +21,21 @@
 struct http_request;
 struct eio_session;
 
-/* kore_msg ids (KORE_MSG_APP_BASE + n) used by the realtime layer. */
-#define RT_MSG_EIO_RELAY	201	/* front worker -> owner */
-#define RT_MSG_EIO_REPLY	202	/* owner -> front worker */
-#define RT_MSG_BUS		203	/* bus fan-out between workers */
+/*
+ * What the layers above decide for the transport, given once per worker
+ * (eio_init). Any hook may be NULL.
+ */
+struct eio_hooks {
+	/* Adds the CORS headers to an answer (polling). */
+	int	(*cors_headers)(struct http_request *);
+	/* Answers an OPTIONS preflight; 1 if it did. */
+	int	(*cors_preflight)(struct http_request *);
+	/*
+	 * Whether a page from this Origin may open a WebSocket (a page of
+	 * this server's own origin always may). NULL: any.
+	 */
+	int	(*origin_allowed)(const char *);
+};
 
 /* What runs on top of a session (Socket.IO, or the raw echo). */
 struct eio_server {
@@ -43,7 +54,7 @@ struct eio_server {
 /* data[0] is already the "4" of a text message packet */
 #define EIO_SEND_PREFIXED	0x02
 
-void		eio_init(void);
+void		eio_init(const struct eio_hooks *);
 void		eio_teardown(void);
 void		eio_tick(u_int64_t);
 

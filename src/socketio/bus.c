@@ -20,8 +20,8 @@
 #include "app/config.h"
 #include "cache/async.h"
 #include "domain/events.h"
-#include "engineio/eio.h"
 #include "engineio/eio_packet.h"
+#include "engineio/wmsg.h"
 #include "socketio/bus.h"
 #include "socketio/sio.h"
 
@@ -36,7 +36,7 @@ static void	bus_put16(struct eio_buf *, const char *);
 static void	bus_send(struct eio_buf *);
 static int	bus_remote(void);
 static void	bus_forward(struct eio_buf *);
-static void	bus_msg(struct kore_msg *, const void *);
+static void	bus_msg(u_int16_t, const void *, size_t);
 static void	bus_redis(const u_int8_t *, size_t);
 static int	bus_get(const u_int8_t **, size_t *, size_t, char *, size_t);
 
@@ -61,7 +61,7 @@ bus_init(void)
 {
 	const char	*v;
 
-	kore_msg_register(RT_MSG_BUS, bus_msg);
+	wmsg_register(WMSG_BUS, bus_msg);
 
 	/* The conformance fixture joins a Redis only when told to. */
 	v = getenv("REDIS_HOST");
@@ -292,7 +292,7 @@ bus_forward(struct eio_buf *b)
 	u_int8_t	stack[BUS_STACK];
 
 	if (worker_count - KORE_WORKER_BASE > 1)
-		kore_msg_send(KORE_MSG_WORKER_ALL, RT_MSG_BUS, b->data, b->len);
+		wmsg_send(KORE_MSG_WORKER_ALL, WMSG_BUS, b->data, b->len);
 
 	if (!redis_on || !others)
 		return;
@@ -315,15 +315,12 @@ bus_forward(struct eio_buf *b)
 	eio_buf_free(&r);
 }
 
+/* From another worker (wmsg never hands us our own broadcasts). */
 static void
-bus_msg(struct kore_msg *msg, const void *data)
+bus_msg(u_int16_t src, const void *data, size_t len)
 {
-	/* KORE_MSG_WORKER_ALL comes back to the sender too. */
-	if (msg->src == worker->id)
-		return;
-
-	if (bus_deliver(data, msg->length) == -1)
-		app_log("bus: malformed batch from worker %u", msg->src);
+	if (bus_deliver(data, len) == -1)
+		app_log("bus: malformed batch from worker %u", src);
 }
 
 /* A batch from Redis: every worker of a node gets it, so no relay. */

@@ -12,6 +12,7 @@
 #include "app/config.h"
 #include "chat/chat.h"
 #include "engineio/eio.h"
+#include "http/cors.h"
 #include "socketio/bus.h"
 #include "socketio/conformance.h"
 #include "socketio/sio.h"
@@ -38,10 +39,17 @@ rt_engineio(struct http_request *req)
 	return (eio_http(req, &conformance_echo_server));
 }
 
+/* CORS_ORIGINS, for polling and the WebSocket handshake alike. */
+static const struct eio_hooks	rt_eio_hooks = {
+	cors_headers,
+	cors_preflight,
+	config_origin_allowed
+};
+
 void
 rt_worker_init(void)
 {
-	eio_init();
+	eio_init(&rt_eio_hooks);
 	sio_init();
 	bus_init();
 

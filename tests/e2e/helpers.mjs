@@ -1,6 +1,11 @@
 // Shared helpers for the e2e suites: HTTP calls against the real server
 // started by scripts/test (BASE_URL), users, and socket clients.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 
 export const BASE = process.env.BASE_URL || 'http://127.0.0.1:3001';
@@ -11,7 +16,8 @@ export function unique(prefix = 'u') {
   return `${prefix}${Date.now().toString(36)}${process.pid}${seq}`;
 }
 
-// api('POST', '/api/auth/login', {body, token, headers, raw})
+// api('POST', '/api/auth/login', {body, token, headers, raw, base})
+// (base: another server than BASE, e.g. one from startServer)
 export async function api(method, path, opts = {}) {
   const headers = { ...(opts.headers || {}) };
   let body;
@@ -22,7 +28,7 @@ export async function api(method, path, opts = {}) {
     body = JSON.stringify(opts.body);
   }
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const res = await fetch(BASE + path, { method, headers, body });
+  const res = await fetch((opts.base || BASE) + path, { method, headers, body });
   const text = await res.text();
   let json;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
@@ -116,4 +122,51 @@ export async function waitPort(port) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing listens on ${port}`);
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// A server of our own in the server mode (KORE_CONF: 2 workers), on the
+// databases scripts/test started, with extra environment: for tests that
+// kill its workers or need other limits. Its log goes to LNK_TEST_RUN.
+// Resolves with {base, pid, workers(), stop()}.
+export async function startServer(env = {}) {
+  const port = await freePort();
+  const dir = process.env.LNK_TEST_RUN || os.tmpdir();
+  const logPath = path.join(dir, `kore-${port}.log`);
+  const log = fs.openSync(logPath, 'w');
+  // Own session: Kore may signal its whole process group.
+  const child = spawn('kore', ['-fnrc', process.env.KORE_CONF], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), ...env },
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  fs.closeSync(log);
+  await waitPort(port);
+  return {
+    base: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    logPath,
+    // Its worker processes (the Kore parent's children): [{pid, id}],
+    // id from the title Kore gives them ("kore [wrk 2]").
+    workers() {
+      let pids;
+      try {
+        pids = execFileSync('pgrep', ['-P', String(child.pid)]).toString().split('\n')
+          .filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+      return pids.map((pid) => {
+        let title = '';
+        try { title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { /* gone */ }
+        const m = /\[wrk (\d+)\]/.exec(title);
+        return { pid, id: m ? Number(m[1]) : 0 };
+      });
+    },
+    stop() {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+    },
+  };
 }
