@@ -22,6 +22,7 @@
 #include "app/config.h"
 #include "app/job.h"
 #include "app/metrics.h"
+#include "app/peer.h"
 #include "cache/redis.h"
 #include "domain/message_service.h"
 #include "lib/password.h"
@@ -149,6 +150,7 @@ kore_worker_configure(void)
 
 	if (password_init() == -1)
 		fatal("libsodium failed to initialise");
+	peer_init();
 
 	if (cfg.mode == CONFIG_MODE_SERVER) {
 		if (store_init(cfg.mongodb_uri) == -1)

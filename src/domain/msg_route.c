@@ -1,8 +1,8 @@
 /*
  * Each conversation's sends are committed by one worker of the node: its
  * owner, peer_owner() of the conversation id. A draft checked elsewhere
- * travels there (PEER_MSG_COMMIT) and its result comes back
- * (PEER_MSG_COMMITTED); the draft stays behind as the requester's handle.
+ * travels there (PEER_COMMIT) and its result comes back
+ * (PEER_COMMITTED); the draft stays behind as the requester's handle.
  * So a busy conversation is one batch at a time on one worker, instead
  * of batches on every worker taking turns at its lock, and its events
  * leave one worker, in seq order.
@@ -43,8 +43,8 @@ static int			sweep_armed;
 void
 msg_route_init(void)
 {
-	peer_register(PEER_MSG_COMMIT, route_commit);
-	peer_register(PEER_MSG_COMMITTED, route_committed);
+	peer_register(PEER_COMMIT, route_commit);
+	peer_register(PEER_COMMITTED, route_committed);
 }
 
 /* 1: d went to its owner (and stays here as the handle); 0: commit here. */
@@ -61,7 +61,7 @@ msg_route(struct msg_draft *d)
 	d->route_id = ++sent_seq;
 	bson_init(&doc);
 	route_encode(d, &doc);
-	peer_send(owner, PEER_MSG_COMMIT, bson_get_data(&doc), doc.len);
+	peer_send(owner, PEER_COMMIT, bson_get_data(&doc), doc.len);
 	bson_destroy(&doc);
 
 	TAILQ_INSERT_TAIL(&sent, d, list);
@@ -106,7 +106,7 @@ route_done(void *arg, const struct msg_result *res)
 		out = json_data((struct json *)&res->out, &len);
 		bson_append_utf8(&doc, "o", -1, (const char *)out, (int)len);
 	}
-	peer_send(d->route_origin, PEER_MSG_COMMITTED, bson_get_data(&doc),
+	peer_send(d->route_origin, PEER_COMMITTED, bson_get_data(&doc),
 	    doc.len);
 	bson_destroy(&doc);
 }

@@ -35,7 +35,7 @@
 #include "app/metrics.h"
 #include "engineio/eio.h"
 #include "engineio/eio_packet.h"
-#include "engineio/wmsg.h"
+#include "app/peer.h"
 #include "engineio/ws_reader.h"
 #include "lib/json.h"
 
@@ -354,10 +354,9 @@ eio_init(const struct eio_hooks *h)
 	kick_pending = 0;
 	flush_pending = 0;
 
-	wmsg_init();
-	wmsg_register(WMSG_EIO_RELAY, msg_relay);
-	wmsg_register(WMSG_EIO_REPLY, msg_reply);
-	wmsg_on_restart(eio_peer_restart);
+	peer_register(PEER_EIO_RELAY, msg_relay);
+	peer_register(PEER_EIO_REPLY, msg_reply);
+	peer_on_restart(eio_peer_restart);
 }
 
 void
@@ -606,7 +605,7 @@ rt_ws_message(struct connection *c, u_int8_t op, const void *data,
 
 	if (wc->kind == WS_PROXY) {
 		if (wc->relay != NULL) {
-			relay_send(wc->relay->owner, wmsg_generation(),
+			relay_send(wc->relay->owner, peer_generation(),
 			    wc->relay->id, OP_WS_FRAME, 0, op, wc->relay->sid,
 			    data, len);
 		}
@@ -685,7 +684,7 @@ eio_with_sid(struct http_request *req, const char *sid, int ws, int upgrade)
 	if (op == OP_POST && eio_read_body(req, &body) == -1) {
 		eio_buf_free(&body);
 		if (owner != worker->id) {
-			relay_send(owner, wmsg_generation(), 0, OP_OVERSIZE,
+			relay_send(owner, peer_generation(), 0, OP_OVERSIZE,
 			    0, 0, sid, NULL, 0);
 		} else if ((s = sess_find(sid)) != NULL) {
 			app_log("eio %s: POST over maxPayload", s->sid);
@@ -1930,7 +1929,7 @@ relay_fail(struct eio_relay *r)
 static void
 relay_up(struct eio_relay *r, int op, const void *data, size_t len)
 {
-	relay_send(r->owner, wmsg_generation(), r->id, op, 0, 0, r->sid,
+	relay_send(r->owner, peer_generation(), r->id, op, 0, 0, r->sid,
 	    data, len);
 }
 
@@ -1957,7 +1956,7 @@ relay_send(u_int16_t dst, u_int32_t gen, u_int32_t relay, int op,
 	hdr.flag = flag;
 	(void)kore_strlcpy(hdr.sid, sid, sizeof(hdr.sid));
 
-	wmsg_send2(dst, (op >= OP_REPLY) ? WMSG_EIO_REPLY : WMSG_EIO_RELAY,
+	peer_send2(dst, (op >= OP_REPLY) ? PEER_EIO_REPLY : PEER_EIO_RELAY,
 	    &hdr, sizeof(hdr), data, len);
 }
 
@@ -2057,13 +2056,13 @@ msg_reply(u_int16_t src, const void *data, size_t len)
 	body = (const u_int8_t *)data + sizeof(hdr);
 	len -= sizeof(hdr);
 
-	r = (hdr.gen == wmsg_generation()) ? relay_find(hdr.relay) : NULL;
+	r = (hdr.gen == peer_generation()) ? relay_find(hdr.relay) : NULL;
 	if (r != NULL && (r->owner != src || strcmp(r->sid, hdr.sid))) {
 		app_log("eio: dropped a reply from worker %u for %s that "
 		    "names relay %u of worker %u for %s", src, hdr.sid,
 		    hdr.relay, r->owner, r->sid);
 		r = NULL;
-	} else if (r == NULL && hdr.gen != wmsg_generation()) {
+	} else if (r == NULL && hdr.gen != peer_generation()) {
 		app_log("eio: dropped a reply from worker %u for %s to an "
 		    "earlier run of this worker", src, hdr.sid);
 	}

@@ -21,7 +21,7 @@
 #include "cache/async.h"
 #include "domain/events.h"
 #include "engineio/eio_packet.h"
-#include "engineio/wmsg.h"
+#include "app/peer.h"
 #include "socketio/bus.h"
 #include "socketio/sio.h"
 
@@ -61,7 +61,7 @@ bus_init(void)
 {
 	const char	*v;
 
-	wmsg_register(WMSG_BUS, bus_msg);
+	peer_register(PEER_BUS, bus_msg);
 
 	/* The conformance fixture joins a Redis only when told to. */
 	v = getenv("REDIS_HOST");
@@ -292,7 +292,7 @@ bus_forward(struct eio_buf *b)
 	u_int8_t	stack[BUS_STACK];
 
 	if (worker_count - KORE_WORKER_BASE > 1)
-		wmsg_send(KORE_MSG_WORKER_ALL, WMSG_BUS, b->data, b->len);
+		peer_send(PEER_ALL, PEER_BUS, b->data, b->len);
 
 	if (!redis_on || !others)
 		return;
