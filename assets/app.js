@@ -8,6 +8,11 @@ const state = {
   socket: null,
   conversations: new Map(),
   current: null,
+  // Of the open conversation: every message up to seq `top` the server
+  // would show us is on screen (SPEC.md §3: seq orders a conversation).
+  top: 0,
+  loaded: false,
+  catchUpTimer: null,
   typingTimer: null,
   typingSent: false,
   typists: new Map(),
@@ -120,13 +125,35 @@ $('new-conv').addEventListener('submit', async (e) => {
 
 // --- messages ---------------------------------------------------------------
 
+// Live events can arrive out of seq order (two server workers' batches for
+// one conversation interleave), and a reconnect can miss some: every
+// message goes to its place by seq, and a gap is fetched with afterSeq.
+
+// Puts li after the last message with a lower seq; true if it is the newest.
+function placeMessage(li, seq) {
+  const list = $('messages');
+  let before = list.lastElementChild;
+  if (Number.isFinite(seq)) {
+    while (before && Number(before.dataset.seq) > seq) before = before.previousElementSibling;
+  }
+  if (before === list.lastElementChild) {
+    list.append(li);
+    return true;
+  }
+  if (before) before.after(li);
+  else list.prepend(li);
+  return false;
+}
+
 function renderMessage(msg) {
   const mine = (msg.senderId._id || msg.senderId) === state.me._id;
   let li = document.querySelector(`#messages li[data-id="${msg._id}"]`);
+  let newest = false;
   if (!li) {
     li = document.createElement('li');
     li.dataset.id = msg._id;
-    $('messages').append(li);
+    li.dataset.seq = msg.seq;
+    newest = placeMessage(li, Number(msg.seq));
   }
   li.className = mine ? 'mine' : '';
   li.replaceChildren();
@@ -149,7 +176,45 @@ function renderMessage(msg) {
   const readers = Object.keys(msg.readBy || {}).filter((u) => u !== state.me._id);
   info.textContent = mine ? `${when} ${readers.length ? '✓✓' : '✓'}` : when;
   li.append(info);
-  li.scrollIntoView({ block: 'end' });
+  if (newest) li.scrollIntoView({ block: 'end' });
+}
+
+function renderedSeqs() {
+  return [...document.querySelectorAll('#messages li')].map((li) => Number(li.dataset.seq));
+}
+
+// top moves over what is on screen without a hole.
+function advanceTop() {
+  const have = new Set(renderedSeqs());
+  while (have.has(state.top + 1)) state.top += 1;
+}
+
+// A live message of the open conversation: in place, and a gap before it
+// is fetched unless the missing ones arrive by themselves meanwhile.
+function receiveMessage(msg) {
+  renderMessage(msg);
+  advanceTop();
+  if (state.loaded && Math.max(...renderedSeqs()) > state.top && !state.catchUpTimer) {
+    state.catchUpTimer = setTimeout(() => catchUp(false).catch(() => {}), 1000);
+  }
+}
+
+// Everything after state.top, oldest first, page by page (always after a
+// reconnect; after a gap only if it is still there).
+async function catchUp(always) {
+  clearTimeout(state.catchUpTimer);
+  state.catchUpTimer = null;
+  const id = state.current;
+  if (!state.loaded || (!always && Math.max(...renderedSeqs()) <= state.top)) return;
+  for (;;) {
+    const r = await api('GET', `/api/conversations/${id}/messages?afterSeq=${state.top}&limit=100`);
+    if (state.current !== id) return;
+    for (const m of r.messages) {
+      renderMessage(m);
+      if (m.seq > state.top) state.top = m.seq;
+    }
+    if (r.messages.length < 100) return;
+  }
 }
 
 async function openConversation(id) {
@@ -161,9 +226,22 @@ async function openConversation(id) {
   $('thread-title').textContent = titleOf(conv);
   $('composer').hidden = false;
   $('messages').replaceChildren();
+  clearTimeout(state.catchUpTimer);
+  state.catchUpTimer = null;
+  state.top = 0;
+  state.loaded = false;
   state.socket.emit('join_conversation', { conversationId: id });
   const r = await api('GET', `/api/conversations/${id}/messages?limit=50`);
-  for (const m of r.messages) renderMessage(m);
+  if (state.current !== id) return;
+  for (const m of r.messages) {
+    renderMessage(m);
+    if (m.seq > state.top) state.top = m.seq;
+  }
+  advanceTop();
+  state.loaded = true;
+  if (Math.max(...renderedSeqs()) > state.top) {
+    state.catchUpTimer = setTimeout(() => catchUp(false).catch(() => {}), 1000);
+  }
   const last = r.messages[r.messages.length - 1];
   if (last && (last.senderId._id || last.senderId) !== state.me._id) markRead(last);
   if (conv.unreadCounts) conv.unreadCounts[state.me._id] = 0;
@@ -253,7 +331,11 @@ function connectSocket() {
   socket.on('connect', () => {
     $('status').textContent = 'online';
     $('status').className = 'status online';
-    if (state.current) socket.emit('join_conversation', { conversationId: state.current });
+    // Back after a drop: whatever was sent meanwhile, by seq.
+    if (state.current) {
+      socket.emit('join_conversation', { conversationId: state.current });
+      catchUp(true).catch(() => {});
+    }
   });
   socket.on('disconnect', () => {
     $('status').textContent = 'offline';
@@ -282,7 +364,7 @@ function connectSocket() {
       loadConversations();
     }
     if (conversationId === state.current) {
-      renderMessage(message);
+      receiveMessage(message);
       if ((message.senderId._id || message.senderId) !== state.me._id) {
         state.typists.delete(message.senderId._id || message.senderId);
         renderTyping();

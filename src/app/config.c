@@ -226,6 +226,9 @@ config_load(int dev, char *err, size_t errlen)
 	if (env_u32("MESSAGE_MAX_LENGTH", 4000, 1, 100000,
 	    &cfg.message_max_length, err, errlen) == -1)
 		return (-1);
+	if (env_u32("MAX_SOCKETS_PER_USER", 20, 1, 10000,
+	    &cfg.max_sockets_per_user, err, errlen) == -1)
+		return (-1);
 
 	if (cfg.mode == CONFIG_MODE_CONFORMANCE) {
 		cfg.ping_interval = 300;

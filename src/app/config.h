@@ -46,6 +46,7 @@ struct config {
 	u_int32_t		rate_limit_logins;
 	u_int32_t		rate_limit_uploads;
 	u_int32_t		message_max_length;
+	u_int32_t		max_sockets_per_user;
 
 	/* Engine.IO timings (ms) and limits. */
 	u_int32_t		ping_interval;

@@ -62,6 +62,7 @@ static char			channel[128];
 static cache_async_msg_cb	msg_cb;
 static cache_async_ready_cb	ready_cb;
 static int			stopping;
+static u_int64_t		epoch;
 
 void
 cache_async_init(const char *chan, cache_async_msg_cb cb,
@@ -99,6 +100,12 @@ int
 cache_async_connected(void)
 {
 	return (conns[ROLE_PUB].connected && conns[ROLE_SUB].connected);
+}
+
+u_int64_t
+cache_async_epoch(void)
+{
+	return (epoch);
 }
 
 int
@@ -341,6 +348,8 @@ on_connect(const redisAsyncContext *ac, int status)
 
 	a->connected = 1;
 	a->backoff = BACKOFF_MIN_MS;
+	if (a->role == ROLE_PUB)
+		epoch++;
 	if (a->role == ROLE_PUB && ready_cb != NULL)
 		ready_cb();
 	if (a->warned) {

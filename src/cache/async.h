@@ -26,6 +26,11 @@ void	cache_async_teardown(void);
 /* 0 when handed to Redis, -1 when Redis is not connected. */
 int	cache_async_publish(const void *, size_t);
 int	cache_async_connected(void);
+/*
+ * How many times the publishing connection has been established: a
+ * change tells that Redis came back (it may have lost its data).
+ */
+u_int64_t	cache_async_epoch(void);
 /* Asks how many connections (all nodes' workers) subscribe the channel. */
 int	cache_async_subscribers(cache_async_count_cb);
 /*

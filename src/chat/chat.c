@@ -3,10 +3,13 @@
  * and when it must go.
  *
  * A CONNECT is held until the token is checked: the signature and claims
- * on the loop (cheap), the user (exists, active) and their conversations
- * in a job. Only then is the socket accepted and joined to user:<id> and
- * to every conversation it is in (archived ones too), so no event can
- * arrive before the socket knows its user (SPEC.md §2.1, §2.8).
+ * on the loop (cheap), the user (exists, active), their conversations
+ * and their count of sockets (at most MAX_SOCKETS_PER_USER on all
+ * workers and nodes) in a job. Only then is the socket accepted and
+ * joined to user:<id> and to every conversation it is in (archived ones
+ * too), so no event can arrive before the socket knows its user
+ * (SPEC.md §2.1, §2.8). A socket goes when its token expires, and when
+ * its user is deactivated or deleted (chat_users.c).
  */
 
 #include <sys/types.h>
@@ -40,6 +43,7 @@ struct chat_connect_job {
 	struct api_user		user;
 	int64_t			exp;
 	struct oidlist		rooms;
+	struct chat_admit	admit;
 };
 
 static void	chat_connect(struct sio_socket *, const char *, size_t);
@@ -51,20 +55,21 @@ static void	chat_connect_run(void *);
 static void	chat_connect_done(void *);
 static void	chat_client_free(struct chat_client *);
 static void	chat_expire_tokens(void);
+static void	chat_note(const char *, const char *);
 
 static const struct sio_nsp_ops chat_ops = {
 	chat_connect, chat_event, chat_disconnect
 };
 
 struct chat_clients	chat_clients;
-static u_int64_t	last_refresh;
 
 void
 chat_init(void)
 {
 	TAILQ_INIT(&chat_clients);
+	chat_users_init();
 	chat_events_init();
-	bus_on_note(dom_note);
+	bus_on_note(chat_note);
 	(void)sio_namespace_register(CHAT_NAMESPACE, &chat_ops);
 }
 
@@ -82,13 +87,8 @@ chat_tick(u_int64_t now)
 {
 	chat_typing_expire(now);
 	chat_expire_tokens();
-
-	/* Entries live PRESENCE_TTL (60 s): refresh well before that. */
-	if (now - last_refresh < 20000)
-		return;
-
-	last_refresh = now;
-	chat_presence_refresh();
+	chat_users_check(now);
+	chat_presence_tick(now);
 }
 
 /* Built on every typing event: no printf. */
@@ -118,12 +118,13 @@ void
 chat_user_of(const struct chat_client *c, struct api_user *u)
 {
 	memset(u, 0, sizeof(*u));
-	bson_oid_copy(&c->oid, &u->oid);
-	memcpy(u->id, c->id, sizeof(u->id));
-	if (c->name != NULL)
-		(void)snprintf(u->name, sizeof(u->name), "%s", c->name);
-	if (c->avatar != NULL)
-		(void)snprintf(u->avatar, sizeof(u->avatar), "%s", c->avatar);
+	bson_oid_copy(&c->user->oid, &u->oid);
+	memcpy(u->id, c->user->id, sizeof(u->id));
+	if (c->user->name != NULL)
+		(void)snprintf(u->name, sizeof(u->name), "%s", c->user->name);
+	if (c->user->avatar != NULL)
+		(void)snprintf(u->avatar, sizeof(u->avatar), "%s",
+		    c->user->avatar);
 }
 
 static void
@@ -159,14 +160,21 @@ chat_connect(struct sio_socket *s, const char *auth, size_t len)
 
 	job->sock = sio_socket_id(s);
 	oidlist_init(&job->rooms);
+	chat_admit_init(&job->admit, claims.uid, sio_socket_sid(s),
+	    app_now_ms());
 	if (job_start(chat_connect_run, chat_connect_done, job) == -1) {
 		chat_reject(s, "Service unavailable", "server busy");
+		chat_admit_free(&job->admit);
 		free(job->token);
 		free(job);
 	}
 }
 
-/* Task thread: the user must exist and be active; then their rooms. */
+/*
+ * Task thread: the user must exist and be active; then their rooms,
+ * then a place under their cap of sockets (last: nothing refuses the
+ * socket after it is counted).
+ */
 static void
 chat_connect_run(void *arg)
 {
@@ -176,8 +184,12 @@ chat_connect_run(void *arg)
 	if (job->status != GUARD_OK)
 		return;
 
-	if (conv_rooms_of(&job->user.oid, &job->rooms) != 200)
+	if (conv_rooms_of(&job->user.oid, &job->rooms) != 200) {
 		job->status = GUARD_UNAVAILABLE;
+		return;
+	}
+
+	chat_admit_run(&job->admit);
 }
 
 static void
@@ -190,8 +202,11 @@ chat_connect_done(void *arg)
 	size_t				i;
 
 	/* NULL: the client left while we were looking. */
-	if ((s = sio_socket_find(job->sock)) == NULL)
+	if ((s = sio_socket_find(job->sock)) == NULL) {
+		if (job->status == GUARD_OK)
+			chat_admit_done(&job->admit, NULL);
 		goto out;
+	}
 
 	if (job->status == GUARD_UNAVAILABLE) {
 		chat_reject(s, "Service unavailable", "database unavailable");
@@ -201,22 +216,21 @@ chat_connect_done(void *arg)
 		chat_reject(s, "Unauthorized", "user not found or inactive");
 		goto out;
 	}
+	if (chat_admit_refused(&job->admit)) {
+		chat_reject(s, "Too many connections", "this user has "
+		    "MAX_SOCKETS_PER_USER sockets connected already");
+		goto out;
+	}
 
 	c = kore_calloc(1, sizeof(*c));
 	c->sock = job->sock;
 	(void)snprintf(c->sid, sizeof(c->sid), "%s", sio_socket_sid(s));
-	bson_oid_copy(&job->user.oid, &c->oid);
-	memcpy(c->id, job->user.id, sizeof(c->id));
-	if (job->user.name[0] != '\0')
-		c->name = kore_strdup(job->user.name);
-	if (job->user.avatar[0] != '\0')
-		c->avatar = kore_strdup(job->user.avatar);
 	c->exp = job->exp;
-	TAILQ_INIT(&c->typing);
+	chat_user_attach(c, &job->user);
 	TAILQ_INSERT_TAIL(&chat_clients, c, list);
 	sio_set_data(s, c);
 
-	chat_user_room(room, c->id);
+	chat_user_room(room, c->user->id);
 	sio_join(s, room);
 	for (i = 0; i < job->rooms.n; i++) {
 		bson_oid_to_string(&job->rooms.v[i], hex);
@@ -226,9 +240,10 @@ chat_connect_done(void *arg)
 
 	sio_accept(s);
 
-	chat_presence_online(c);
+	chat_admit_done(&job->admit, c);
 
 out:
+	chat_admit_free(&job->admit);
 	oidlist_free(&job->rooms);
 	free(job->token);
 	free(job);
@@ -275,9 +290,17 @@ static void
 chat_client_free(struct chat_client *c)
 {
 	TAILQ_REMOVE(&chat_clients, c, list);
-	kore_free(c->name);
-	kore_free(c->avatar);
+	chat_user_detach(c);
 	kore_free(c);
+}
+
+/* The bus's notes: a revoked account's sockets end here too. */
+static void
+chat_note(const char *topic, const char *arg)
+{
+	if (!strcmp(topic, "revoke"))
+		chat_user_revoke(arg);
+	dom_note(topic, arg);
 }
 
 /*

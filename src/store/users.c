@@ -215,6 +215,28 @@ users_load_public(struct user_public *users, size_t n)
 	return (STORE_OK);
 }
 
+/*
+ * The same from the database whatever the memo holds, and the memo
+ * refreshed with it: for checks that must see a change made outside the
+ * server sooner than the memo's ttl (chat/chat_users.c).
+ */
+int
+users_reload_public(struct user_public *users, size_t n)
+{
+	size_t		i;
+	int		ret;
+
+	(void)pthread_once(&memo_once, users_memo_init);
+
+	for (i = 0; i < n; i++) {
+		if ((ret = users_load_one(&users[i])) != STORE_OK)
+			return (ret);
+		memo_put(&memo, &users[i].oid, &users[i]);
+	}
+
+	return (STORE_OK);
+}
+
 void
 users_forget(const bson_oid_t *oid)
 {

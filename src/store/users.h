@@ -30,6 +30,8 @@ int	users_set(const bson_oid_t *, const bson_t *);
 int	users_swap_refresh(const bson_oid_t *, const char *, const char *);
 /* Fills each entry's fields from its oid; found = 0 for a missing one. */
 int	users_load_public(struct user_public *, size_t);
+/* The same read from the database, not the memo (which it refreshes). */
+int	users_reload_public(struct user_public *, size_t);
 /* After a change to a user: the next load reads the database. */
 void	users_forget(const bson_oid_t *);
 void	users_filter_by_name(const struct user_public *, size_t, const char *,

@@ -57,9 +57,9 @@ export async function newUser(extra = {}) {
   };
 }
 
-// Connect to /chat. Resolves with the socket once connected.
-export function connect(token, opts = {}) {
-  const socket = io(`${BASE}/chat`, {
+// Connect to /chat (of base: another node). Resolves with the socket once connected.
+export function connect(token, opts = {}, base = BASE) {
+  const socket = io(`${base}/chat`, {
     auth: token === undefined ? undefined : { token },
     forceNew: true,
     reconnection: false,
@@ -169,4 +169,34 @@ export async function startServer(env = {}) {
       try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
     },
   };
+}
+
+// The pid of the server process (the Kore worker) holding the connection
+// of a socket on the websocket transport, from ss(8); base: its server.
+export function serverPidOf(socket, base = BASE) {
+  const ws = socket.io.engine.transport.ws;
+  const local = ws && ws._socket && ws._socket.localPort;
+  if (!local) throw new Error('not on the websocket transport');
+  const out = execFileSync('ss', ['-tnpH', 'state', 'established',
+    `( sport = :${new URL(base).port} and dport = :${local} )`]).toString();
+  const m = out.match(/pid=(\d+)/);
+  return m ? Number(m[1]) : null;
+}
+
+// Sockets from open() (websocket transport) until they sit on two
+// different workers; a few at once, since an idle worker holding Kore's
+// accept lock may take several connections in a row. Resolves with
+// {all, byPid: Map(pid → sockets)}.
+export async function onTwoWorkers(open, base = BASE) {
+  const all = [];
+  const byPid = new Map();
+  for (let i = 0; i < 6 && byPid.size < 2; i++) {
+    for (const s of await Promise.all([open(), open(), open()])) {
+      const pid = serverPidOf(s, base);
+      all.push(s);
+      byPid.set(pid, [...(byPid.get(pid) || []), s]);
+    }
+  }
+  if (byPid.size < 2) throw new Error('all sockets landed on one worker');
+  return { all, byPid };
 }
