@@ -29,6 +29,8 @@ static int	local_take(const bson_oid_t *, int64_t);
 static void	local_give(const bson_oid_t *);
 static int	local_held(const bson_oid_t *);
 static int	remote_take(struct conv_lock *, int64_t);
+static void	remote_take_many(struct conv_lock *, int *, size_t,
+		    const char *);
 static void	remote_give(struct conv_lock **, size_t);
 static void	lock_sleep(int64_t);
 
@@ -90,27 +92,65 @@ conv_unlock(struct conv_lock *l)
 	conv_unlock_many(l, &got, 1);
 }
 
+/* In chunks of MANY_MAX keys, each one EVAL. */
 void
 conv_trylock_many(const bson_oid_t *convs, struct conv_lock *v, int *got,
     size_t n)
 {
-	redisReply	*r;
-	const char	*argv[MANY_MAX + 5];
-	size_t		lens[MANY_MAX + 5], i, k, idx[MANY_MAX];
 	bson_oid_t	tok;
-	char		hex[25], nkeys[24], lease[24];
+	char		hex[25];
+	size_t		i;
 
 	bson_oid_init(&tok, NULL);
 	bson_oid_to_string(&tok, hex);
 
-	for (i = 0, k = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		lock_prepare(&convs[i], &v[i], hex);
-		got[i] = 0;
-		if (local_take(&convs[i], 0) == -1)
+		got[i] = local_take(&convs[i], 0) == 0;
+		v[i].local = got[i];
+	}
+	for (i = 0; i < n; i += MANY_MAX)
+		remote_take_many(v + i, got + i, n - i < MANY_MAX ? n - i :
+		    MANY_MAX, hex);
+}
+
+void
+conv_unlock_many(struct conv_lock *v, const int *got, size_t n)
+{
+	struct conv_lock	*remote[MANY_MAX];
+	size_t			i, k;
+
+	for (i = 0, k = 0; i < n; i++) {
+		if (!got[i] || !v[i].remote)
 			continue;
-		v[i].local = 1;
-		got[i] = 1;
-		if (k < MANY_MAX)
+		remote[k++] = &v[i];
+		if (k == MANY_MAX) {
+			remote_give(remote, k);
+			k = 0;
+		}
+	}
+	remote_give(remote, k);
+
+	for (i = 0; i < n; i++) {
+		if (!got[i] || !v[i].local)
+			continue;
+		local_give(&v[i].id);
+		v[i].local = 0;
+		v[i].remote = 0;
+	}
+}
+
+/* Those of v[0..n) held in-process, in Redis too, in one EVAL. */
+static void
+remote_take_many(struct conv_lock *v, int *got, size_t n, const char *token)
+{
+	redisReply	*r;
+	const char	*argv[MANY_MAX + 5];
+	size_t		lens[MANY_MAX + 5], i, k, idx[MANY_MAX];
+	char		nkeys[24], lease[24];
+
+	for (i = 0, k = 0; i < n; i++) {
+		if (got[i])
 			idx[k++] = i;
 	}
 	if (k == 0)
@@ -123,7 +163,7 @@ conv_trylock_many(const bson_oid_t *convs, struct conv_lock *v, int *got,
 	argv[2] = nkeys;
 	for (i = 0; i < k; i++)
 		argv[3 + i] = v[idx[i]].key;
-	argv[3 + k] = hex;
+	argv[3 + k] = token;
 	argv[4 + k] = lease;
 	for (i = 0; i < k + 5; i++)
 		lens[i] = strlen(argv[i]);
@@ -147,29 +187,6 @@ conv_trylock_many(const bson_oid_t *convs, struct conv_lock *v, int *got,
 		}
 	}
 	freeReplyObject(r);
-}
-
-void
-conv_unlock_many(struct conv_lock *v, const int *got, size_t n)
-{
-	struct conv_lock	*remote[MANY_MAX];
-	size_t			i, k;
-
-	for (i = 0, k = 0; i < n; i++) {
-		if (!got[i])
-			continue;
-		if (v[i].remote && k < MANY_MAX)
-			remote[k++] = &v[i];
-	}
-	remote_give(remote, k);
-
-	for (i = 0; i < n; i++) {
-		if (!got[i] || !v[i].local)
-			continue;
-		local_give(&v[i].id);
-		v[i].local = 0;
-		v[i].remote = 0;
-	}
 }
 
 static void

@@ -55,7 +55,11 @@
 #include "store/store.h"
 #include "store/users.h"
 
-#define COMMIT_BATCH_MAX	512
+/*
+ * Drafts per batch: a bigger one gains little (an insert of 256 costs
+ * FerretDB about 0.1 s) and holds its first draft back longer.
+ */
+#define COMMIT_BATCH_MAX	256
 #define COMMIT_RETRY_MS		5
 #define COMMIT_RETRY_MAX_MS	100	/* a busy conversation's backoff */
 #define COMMIT_BLOCKED_MAX	256

@@ -21,6 +21,9 @@ static void	convs_direct_key(char *, size_t, const bson_oid_t *,
 		    const bson_oid_t *);
 static void	convs_head_update(const struct convs_head *, bson_t *);
 static int	convs_write(const bson_oid_t *, const char *, const bson_t *);
+static int	convs_apply_bulk(const struct convs_head *, size_t);
+
+#define CONVS_BULK_MAX	16
 static void	convs_copy_map(bson_t *, const bson_t *, const char *,
 		    const bson_oid_t *, size_t, const int64_t *,
 		    const struct oidlist *);
@@ -452,10 +455,30 @@ convs_forget_rooms(const bson_oid_t *user)
 
 /*
  * Ordered: the heads of one batch never name one conversation twice,
- * but a failure stops at the first one, which the caller reports.
+ * but a failure stops at the first one, which the caller reports. In
+ * bulks of CONVS_BULK_MAX: FerretDB v1.24 holds a PostgreSQL connection
+ * for each statement of an update command until the whole command ends
+ * (internal/handler/msg_update.go), so a command of as many statements
+ * as its pool has connections (50) never ends, and every client of that
+ * FerretDB waits with it.
  */
 int
 convs_apply_heads(const struct convs_head *v, size_t n)
+{
+	size_t		i;
+	int		ret;
+
+	for (i = 0; i < n; i += CONVS_BULK_MAX) {
+		if ((ret = convs_apply_bulk(v + i, n - i < CONVS_BULK_MAX ?
+		    n - i : CONVS_BULK_MAX)) != STORE_OK)
+			return (ret);
+	}
+
+	return (STORE_OK);
+}
+
+static int
+convs_apply_bulk(const struct convs_head *v, size_t n)
 {
 	mongoc_bulk_operation_t	*bulk;
 	bson_t			filter, update, reply;
