@@ -56,8 +56,9 @@ bench-memory: setup build
 bench-thumbnail: setup build
 	@bench/thumbnail/run
 
-# Message history paging (first and 1,000th page, page numbers and
-# cursors) over 100,000 messages, and send throughput with 50 clients.
+# The message path end to end, next to a Node baseline on the same
+# database (bench/messages/README.md): sends over sockets and REST, stored
+# and delivered; history pages; connects. BENCH_QUICK=1 for a short run.
 bench-messages: setup build
 	@bench/messages/run
 

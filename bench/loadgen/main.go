@@ -5,6 +5,7 @@
 //
 //	loadgen fanout -url http://127.0.0.1:PORT -seed seed.json -set room|pairs
 //	loadgen idle   -url http://127.0.0.1:PORT -seed seed.json -n 10000
+//	loadgen messages -row group|pairs|rest|pages|connect ... (messages.go)
 //
 // fanout: every socket of the set sends `typing_start {conversationId}`
 // with an ack id, keeping -window events in flight (the next one goes out
@@ -51,6 +52,10 @@ func main() {
 		usage()
 	}
 	mode := os.Args[1]
+	if mode == "messages" { // bench/messages (messages.go)
+		messagesMain(os.Args[2:])
+		return
+	}
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
 	base := fs.String("url", "http://127.0.0.1:3001", "server base URL")
 	seedPath := fs.String("seed", "", "seed JSON written by bench/lib/seed.mjs")
@@ -122,7 +127,8 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: loadgen fanout|idle -url URL -seed FILE [flags]\n"+
-		"       loadgen mock-server -port N -rooms FILE")
+		"       loadgen mock-server -port N -rooms FILE\n"+
+		"       loadgen messages -row ROW -url URL -spec FILE [flags]")
 	os.Exit(2)
 }
 
