@@ -63,10 +63,14 @@ oidlist_init(struct oidlist *l)
 void
 oidlist_add(struct oidlist *l, const bson_oid_t *oid)
 {
-	bson_oid_t	*v;
+	if (!oidlist_has(l, oid))
+		oidlist_push(l, oid);
+}
 
-	if (oidlist_has(l, oid))
-		return;
+void
+oidlist_push(struct oidlist *l, const bson_oid_t *oid)
+{
+	bson_oid_t	*v;
 
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;

@@ -31,6 +31,8 @@ void	doclist_free(struct doclist *);
 void	oidlist_init(struct oidlist *);
 /* Adds oid unless it is already there (lists stay small: ≤ a few 100). */
 void	oidlist_add(struct oidlist *, const bson_oid_t *);
+/* Appends without the check, for ids known to be distinct. */
+void	oidlist_push(struct oidlist *, const bson_oid_t *);
 int	oidlist_has(const struct oidlist *, const bson_oid_t *);
 void	oidlist_free(struct oidlist *);
 

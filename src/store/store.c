@@ -45,6 +45,7 @@ static const char *coll_names[STORE_NCOLL] = {
  * index itself. Hot queries and their index:
  *   user by id, conversation by id, message by id    _id
  *   user by e-mail / phone                           emailKey, phoneKey
+ *   deactivated accounts (socket revocation)         isActive
  *   a user's conversations (connect, list)           participants
  *   direct conversation of two users                 directKey
  *   history page, afterSeq / beforeSeq               bucket
@@ -54,6 +55,7 @@ static const char *coll_names[STORE_NCOLL] = {
 static const struct store_index indexes[] = {
 	{ STORE_USERS, "emailKey_1", "{\"emailKey\": 1}", 1 },
 	{ STORE_USERS, "phoneKey_1", "{\"phoneKey\": 1}", 1 },
+	{ STORE_USERS, "isActive_1", "{\"isActive\": 1}", 0 },
 	{ STORE_CONVERSATIONS, "participants_1_lastMessageAt_-1",
 	    "{\"participants\": 1, \"lastMessageAt\": -1}", 0 },
 	{ STORE_CONVERSATIONS, "directKey_1", "{\"directKey\": 1}", 1 },

@@ -189,10 +189,6 @@ users_swap_refresh(const bson_oid_t *oid, const char *old, const char *new)
 }
 
 /*
- * Fills the public projection of up to n users with one $in query
- * (FerretDB has no $lookup, and one query beats n anyway).
- */
-/*
  * Memo first, then one lookup by _id per miss: FerretDB runs an $in over
  * users as a scan of the whole collection (3 s at 20,000 users).
  */
@@ -235,6 +231,40 @@ users_reload_public(struct user_public *users, size_t n)
 	}
 
 	return (STORE_OK);
+}
+
+/*
+ * Every deactivated account, by the isActive index: one query whatever
+ * the number of users (an equality FerretDB pushes down to the GIN twin
+ * of isActive_1), which returns only the accounts switched off.
+ */
+int
+users_find_inactive(struct oidlist *out)
+{
+	struct doclist	docs;
+	bson_t		filter, opts, proj;
+	bson_oid_t	oid;
+	size_t		i;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_BOOL(&filter, "isActive", false);
+	bson_init(&opts);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "_id", 1);
+	bson_append_document_end(&opts, &proj);
+
+	doclist_init(&docs);
+	ret = store_find(STORE_USERS, "users.inactive", &filter, &opts, &docs);
+	for (i = 0; ret == STORE_OK && i < docs.n; i++) {
+		if (doc_oid(docs.docs[i], "_id", &oid))
+			oidlist_push(out, &oid);
+	}
+
+	doclist_free(&docs);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	return (ret);
 }
 
 void

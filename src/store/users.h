@@ -32,6 +32,8 @@ int	users_swap_refresh(const bson_oid_t *, const char *, const char *);
 int	users_load_public(struct user_public *, size_t);
 /* The same read from the database, not the memo (which it refreshes). */
 int	users_reload_public(struct user_public *, size_t);
+/* The ids of every account with isActive: false. */
+int	users_find_inactive(struct oidlist *);
 /* After a change to a user: the next load reads the database. */
 void	users_forget(const bson_oid_t *);
 void	users_filter_by_name(const struct user_public *, size_t, const char *,
