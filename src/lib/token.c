@@ -19,6 +19,7 @@
 
 static int	token_claim_uid(jwt_t *, char *);
 static int	token_claim_typ(jwt_t *);
+static int	token_claim_time(jwt_t *, const char *, int64_t *);
 
 char *
 token_issue(const char *secret, const char *uid, int typ, int64_t now,
@@ -66,6 +67,7 @@ token_verify(const char *secret, const char *token, int want, int64_t now,
 	jwt_t		*jwt;
 	const char	*jti;
 	long		exp;
+	int64_t		nbf;
 	int		ret;
 
 	memset(claims, 0, sizeof(*claims));
@@ -94,10 +96,23 @@ token_verify(const char *secret, const char *token, int want, int64_t now,
 	if (errno != 0 || exp <= 0)
 		goto out;
 	claims->exp = exp;
-	claims->iat = jwt_get_grant_int(jwt, "iat");
+	if (token_claim_time(jwt, "iat", &claims->iat) == -1 ||
+	    token_claim_time(jwt, "nbf", &nbf) == -1)
+		goto out;
 
 	if (now >= claims->exp) {
 		ret = TOKEN_EXPIRED;
+		goto out;
+	}
+
+	/*
+	 * A token from the future is either forged with a stolen secret to
+	 * outlive a rotation, or minted on a badly wrong clock: neither is
+	 * good yet. Clocks of honest issuers drift by seconds, not minutes.
+	 */
+	if ((nbf != 0 && nbf > now + TOKEN_SKEW) ||
+	    (claims->iat != 0 && claims->iat > now + TOKEN_SKEW)) {
+		ret = TOKEN_NOT_YET_VALID;
 		goto out;
 	}
 
@@ -145,6 +160,32 @@ token_claim_uid(jwt_t *jwt, char *uid)
 
 	memcpy(uid, sub, 25);
 	return (0);
+}
+
+/*
+ * An optional NumericDate: 0 when absent, -1 when not an integer.
+ * libjwt 1.10's jwt_get_grant_int() reads a string or a boolean as 0
+ * with no error, so the claim's JSON text is checked instead.
+ */
+static int
+token_claim_time(jwt_t *jwt, const char *name, int64_t *out)
+{
+	char		*js, *ep;
+	long long	v;
+	int		ret;
+
+	*out = 0;
+	if ((js = jwt_get_grants_json(jwt, name)) == NULL)
+		return (0);
+
+	errno = 0;
+	v = strtoll(js, &ep, 10);
+	ret = (ep == js || *ep != '\0' || errno != 0) ? -1 : 0;
+	if (ret == 0)
+		*out = v;
+	free(js);
+
+	return (ret);
 }
 
 /* -1: some other kind (password_reset…), 0: none, else TOKEN_*. */

@@ -16,6 +16,10 @@
 #define TOKEN_INVALID		-1	/* malformed, bad signature, bad alg */
 #define TOKEN_EXPIRED		-2
 #define TOKEN_WRONG_TYPE	-3
+#define TOKEN_NOT_YET_VALID	-4	/* nbf or iat ahead of now + skew */
+
+/* Seconds of clock difference tolerated on nbf and iat. */
+#define TOKEN_SKEW		60
 
 struct token_claims {
 	char		uid[25];

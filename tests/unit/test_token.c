@@ -115,6 +115,67 @@ test_foreign_issuer_sub_or_id_only(void **state)
 	free(t);
 }
 
+/*
+ * Item 7: a token that is not valid yet (nbf) or claims to be issued in
+ * the future (iat) is refused, with TOKEN_SKEW seconds of clock skew.
+ */
+static void
+test_nbf_and_future_iat_refused(void **state)
+{
+	struct token_claims	c;
+	char			*t;
+
+	/* nbf a day ahead: refused, then good once the day has passed. */
+	t = forge(SECRET, JWT_ALG_HS256, "{\"sub\":\"" UID "\","
+	    "\"nbf\":87400,\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_NOT_YET_VALID);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 87400, &c),
+	    TOKEN_OK);
+	/* Within the allowed skew of the nbf: fine. */
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS,
+	    87400 - TOKEN_SKEW, &c), TOKEN_OK);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS,
+	    87400 - TOKEN_SKEW - 1, &c), TOKEN_NOT_YET_VALID);
+	free(t);
+
+	/* iat in the future, beyond the skew. */
+	t = forge(SECRET, JWT_ALG_HS256, "{\"sub\":\"" UID "\","
+	    "\"iat\":87400,\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_NOT_YET_VALID);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS,
+	    87400 - TOKEN_SKEW, &c), TOKEN_OK);
+	free(t);
+
+	/* Our own tokens: a clock a little behind the issuer is fine. */
+	t = token_issue(SECRET, UID, TOKEN_REFRESH, 1000, 600);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_REFRESH,
+	    1000 - TOKEN_SKEW, &c), TOKEN_OK);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_REFRESH,
+	    1000 - TOKEN_SKEW - 1, &c), TOKEN_NOT_YET_VALID);
+	free(t);
+
+	/* nbf or iat that is not a number is no token of ours. */
+	t = forge(SECRET, JWT_ALG_HS256, "{\"sub\":\"" UID "\","
+	    "\"nbf\":\"tomorrow\",\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_INVALID);
+	free(t);
+	t = forge(SECRET, JWT_ALG_HS256, "{\"sub\":\"" UID "\","
+	    "\"iat\":\"now\",\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_INVALID);
+	free(t);
+
+	/* No nbf and no iat (another issuer): still accepted. */
+	t = forge(SECRET, JWT_ALG_HS256,
+	    "{\"sub\":\"" UID "\",\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_OK);
+	free(t);
+}
+
 static void
 test_password_hash_and_bcrypt_import(void **state)
 {
@@ -159,6 +220,7 @@ main(void)
 		cmocka_unit_test(test_refresh_is_not_access),
 		cmocka_unit_test(test_alg_none_and_other_algs_refused),
 		cmocka_unit_test(test_foreign_issuer_sub_or_id_only),
+		cmocka_unit_test(test_nbf_and_future_iat_refused),
 		cmocka_unit_test(test_password_hash_and_bcrypt_import),
 		cmocka_unit_test(test_durations),
 	};
