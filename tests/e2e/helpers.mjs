@@ -1,5 +1,7 @@
 // Shared helpers for the e2e suites: HTTP calls against the real server
 // started by scripts/test (BASE_URL), users, and socket clients.
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { io } from 'socket.io-client';
 
@@ -11,7 +13,7 @@ export function unique(prefix = 'u') {
   return `${prefix}${Date.now().toString(36)}${process.pid}${seq}`;
 }
 
-// api('POST', '/api/auth/login', {body, token, headers, raw})
+// api('POST', '/api/auth/login', {body, token, headers, raw, base})
 export async function api(method, path, opts = {}) {
   const headers = { ...(opts.headers || {}) };
   let body;
@@ -22,7 +24,7 @@ export async function api(method, path, opts = {}) {
     body = JSON.stringify(opts.body);
   }
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const res = await fetch(BASE + path, { method, headers, body });
+  const res = await fetch((opts.base || BASE) + path, { method, headers, body });
   const text = await res.text();
   let json;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
@@ -51,13 +53,14 @@ export async function newUser(extra = {}) {
   };
 }
 
-// Connect to /chat. Resolves with the socket once connected.
+// Connect to /chat (of opts.base, default BASE). Resolves with the socket once connected.
 export function connect(token, opts = {}) {
-  const socket = io(`${BASE}/chat`, {
+  const { base = BASE, ...rest } = opts;
+  const socket = io(`${base}/chat`, {
     auth: token === undefined ? undefined : { token },
     forceNew: true,
     reconnection: false,
-    ...opts,
+    ...rest,
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('connect timeout')), 5000);
@@ -116,4 +119,35 @@ export async function waitPort(port) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing listens on ${port}`);
+}
+
+// A server of the test's own (the same build, database and JWT secret as
+// the one under test) with env on top of the suite's, e.g. low limits.
+// Resolves {base, stop, log()}.
+export async function startServer(env = {}) {
+  const port = await freePort();
+  const child = spawn('kore', ['-fnrc', process.env.KORE_CONF], {
+    env: { ...process.env, PUBLIC_URL: `http://127.0.0.1:${port}`, ...env, PORT: String(port) },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // scripts/test stops what a crashed test left behind.
+  const pidFile = process.env.LNK_TEST_RUN && `${process.env.LNK_TEST_RUN}/kore-${port}.pid`;
+  if (pidFile) writeFileSync(pidFile, `${child.pid}\n`);
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const stop = () => new Promise((resolve) => {
+    if (pidFile) rmSync(pidFile, { force: true });
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    child.once('exit', () => resolve());
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
+  });
+  try {
+    await waitPort(port);
+  } catch (err) {
+    await stop();
+    throw new Error(`kore did not start: ${out}`);
+  }
+  return { base: `http://127.0.0.1:${port}`, stop, log: () => out };
 }
