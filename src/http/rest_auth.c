@@ -17,14 +17,53 @@
 #include "cache/redis.h"
 #include "http/api.h"
 #include "http/valid.h"
+#include "lib/netaddr.h"
 #include "lib/password.h"
 #include "lib/token.h"
 #include "store/store.h"
 #include "store/doc.h"
 #include "store/users.h"
 
+/*
+ * A rate limit of this file: what it counts (the client's address, the
+ * account, or the two together), and the answer over it.
+ */
+struct auth_limit {
+	const char	*bucket;
+	int		by;
+	const u_int32_t	*limit;
+	const char	*message;
+};
+
+#define AUTH_BY_ADDRESS		1
+#define AUTH_BY_ACCOUNT		2
+#define AUTH_BY_PAIR		3	/* account from one address */
+
+#define AUTH_LIMITS_MAX		3
+#define AUTH_ID_MAX		(NETADDR_KEY_MAX + 260)
+
+/* What a request counted, to refund it or to report it in headers. */
+struct auth_count {
+	const struct auth_limit	*limits;
+	size_t			n;
+	size_t			counted;
+	char			ids[AUTH_LIMITS_MAX][AUTH_ID_MAX];
+	struct ratelimit	rl[AUTH_LIMITS_MAX];
+};
+
+#define AUTH_LOGIN_OK		0
+#define AUTH_LOGIN_FAILED	1	/* the client's: counted */
+#define AUTH_LOGIN_ERROR	2	/* ours (store down): refunded */
+
 static void	auth_register(struct api_ctx *);
 static void	auth_login(struct api_ctx *);
+static int	auth_login_verify(struct api_ctx *, const char *,
+		    const char *, const char *);
+static int	auth_count(struct api_ctx *, const struct auth_limit *,
+		    size_t, const char *, struct auth_count *);
+static void	auth_count_refund(struct auth_count *);
+static void	auth_count_headers(struct api_ctx *, const struct auth_count *,
+		    int);
 static void	auth_refresh(struct api_ctx *);
 static void	auth_me(struct api_ctx *);
 
@@ -46,6 +85,24 @@ const struct api_route auth_routes[] = {
 	{ API_POST, "/api/auth/refresh-token", 0, auth_refresh },
 	{ API_GET, "/api/auth/me", API_AUTH, auth_me },
 	{ 0, NULL, 0, NULL }
+};
+
+/*
+ * Failed logins, counted three ways (a good login takes its hit back):
+ * per client address whatever the account (password spraying), per
+ * account from one address (guessing), and a much higher ceiling per
+ * account from everywhere (a distributed attack). A few wrong guesses
+ * from elsewhere therefore never lock the owner out. In this order: an
+ * attempt one of them refuses is not counted by the next, so a blocked
+ * attacker does not use up the account's ceiling.
+ */
+static const struct auth_limit login_limits[] = {
+	{ "login-address", AUTH_BY_ADDRESS, &cfg.rate_limit_logins_address,
+	    "Too many login attempts, try again later" },
+	{ "login-pair", AUTH_BY_PAIR, &cfg.rate_limit_logins,
+	    "Too many login attempts, try again later" },
+	{ "login-account", AUTH_BY_ACCOUNT, &cfg.rate_limit_logins_account,
+	    "Too many login attempts, try again later" },
 };
 
 static const char *user_types[] = {
@@ -177,15 +234,12 @@ auth_register(struct api_ctx *ctx)
 static void
 auth_login(struct api_ctx *ctx)
 {
+	struct auth_count	count;
 	struct valid		v;
-	struct ratelimit	rl;
 	yajl_val		body;
-	const char		*phone, *password, *hash;
-	char			email[256], newhash[PASSWORD_HASH_MAX];
-	bson_t			user, set;
-	bson_oid_t		oid;
-	bson_iter_t		it;
-	int			ret, pw;
+	const char		*phone, *password;
+	char			email[256];
+	int			ret;
 
 	body = api_body(ctx);
 	valid_init(&v);
@@ -205,20 +259,28 @@ auth_login(struct api_ctx *ctx)
 	if (valid_reply(&v, ctx))
 		return;
 
-	/* Guessing passwords costs a request each; cap them per account. */
-	if (cache_ratelimit("login", phone != NULL ? phone : email,
-	    cfg.rate_limit_logins, cfg.rate_limit_window, &rl) == 0) {
-		api_header(ctx, "X-RateLimit-Limit", "%u", rl.limit);
-		api_header(ctx, "X-RateLimit-Remaining", "%u", rl.remaining);
-		api_header(ctx, "X-RateLimit-Reset", "%lld",
-		    (long long)rl.reset);
-		if (rl.exceeded) {
-			api_header(ctx, "Retry-After", "%u", rl.retry_after);
-			api_error(ctx, 429, "Too many login attempts, "
-			    "try again later");
-			return;
-		}
-	}
+	if (auth_count(ctx, login_limits, sizeof(login_limits) /
+	    sizeof(login_limits[0]), phone != NULL ? phone : email,
+	    &count) == -1)
+		return;
+
+	ret = auth_login_verify(ctx, phone, email, password);
+	if (ret != AUTH_LOGIN_FAILED)
+		auth_count_refund(&count);
+	auth_count_headers(ctx, &count, ret != AUTH_LOGIN_FAILED);
+}
+
+/* Answers the login; says whose failure it was, if any. */
+static int
+auth_login_verify(struct api_ctx *ctx, const char *phone, const char *email,
+    const char *password)
+{
+	const char		*hash;
+	char			newhash[PASSWORD_HASH_MAX];
+	bson_t			user, set;
+	bson_oid_t		oid;
+	bson_iter_t		it;
+	int			ret, pw;
 
 	if (phone != NULL)
 		ret = users_find_by_phone(phone, &user);
@@ -228,11 +290,11 @@ auth_login(struct api_ctx *ctx)
 	if (ret == STORE_NOTFOUND) {
 		auth_burn(password);
 		api_error(ctx, 401, "Invalid credentials");
-		return;
+		return (AUTH_LOGIN_FAILED);
 	}
 	if (ret != STORE_OK) {
 		api_store_error(ctx, ret);
-		return;
+		return (AUTH_LOGIN_ERROR);
 	}
 
 	hash = doc_str(&user, "password");
@@ -240,14 +302,14 @@ auth_login(struct api_ctx *ctx)
 		bson_destroy(&user);
 		api_error(ctx, 401,
 		    "Password authentication not set up for this user");
-		return;
+		return (AUTH_LOGIN_FAILED);
 	}
 
 	pw = password_verify(hash, password);
 	if (pw == PASSWORD_MISMATCH || !doc_bool(&user, "isActive", 1)) {
 		bson_destroy(&user);
 		api_error(ctx, 401, "Invalid credentials");
-		return;
+		return (AUTH_LOGIN_FAILED);
 	}
 
 	/* Upgrade bcrypt (imported) or weaker hashes on a good login. */
@@ -260,9 +322,96 @@ auth_login(struct api_ctx *ctx)
 		bson_destroy(&set);
 	}
 
-	if (auth_issue(ctx, &user, NULL, NULL) == 0)
+	ret = auth_issue(ctx, &user, NULL, NULL);
+	if (ret == 0)
 		api_reply(ctx, 200);
 	bson_destroy(&user);
+
+	return (ret == 0 ? AUTH_LOGIN_OK : AUTH_LOGIN_ERROR);
+}
+
+/*
+ * Counts this request against each limit in turn. Over one: 429 with
+ * its headers and Retry-After, and -1; the limits after it are not
+ * counted.
+ */
+static int
+auth_count(struct api_ctx *ctx, const struct auth_limit *limits, size_t n,
+    const char *account, struct auth_count *c)
+{
+	const struct auth_limit	*l;
+	struct ratelimit	*rl;
+	char			*id;
+
+	memset(c, 0, sizeof(*c));
+	c->limits = limits;
+	c->n = n;
+
+	for (c->counted = 0; c->counted < n; c->counted++) {
+		l = &limits[c->counted];
+		id = c->ids[c->counted];
+		rl = &c->rl[c->counted];
+
+		if (l->by == AUTH_BY_ADDRESS)
+			(void)snprintf(id, AUTH_ID_MAX, "%s", ctx->client);
+		else if (l->by == AUTH_BY_ACCOUNT)
+			(void)snprintf(id, AUTH_ID_MAX, "%s", account);
+		else
+			(void)snprintf(id, AUTH_ID_MAX, "%s|%s", ctx->client,
+			    account);
+
+		if (cache_ratelimit(l->bucket, id, *l->limit,
+		    cfg.rate_limit_window, rl) == -1 || !rl->exceeded)
+			continue;
+
+		api_header(ctx, "X-RateLimit-Limit", "%u", rl->limit);
+		api_header(ctx, "X-RateLimit-Remaining", "0");
+		api_header(ctx, "X-RateLimit-Reset", "%lld",
+		    (long long)rl->reset);
+		api_header(ctx, "Retry-After", "%u", rl->retry_after);
+		api_error(ctx, 429, "%s", l->message);
+		return (-1);
+	}
+
+	return (0);
+}
+
+static void
+auth_count_refund(struct auth_count *c)
+{
+	size_t		i;
+
+	for (i = 0; i < c->counted; i++) {
+		cache_ratelimit_refund(c->limits[i].bucket, c->ids[i],
+		    &c->rl[i]);
+	}
+}
+
+/* The headers of the limit closest to refusing (SPEC.md §3). */
+static void
+auth_count_headers(struct api_ctx *ctx, const struct auth_count *c,
+    int refunded)
+{
+	const struct ratelimit	*rl, *tight;
+	u_int32_t		remaining;
+	size_t			i;
+
+	tight = NULL;
+	for (i = 0; i < c->counted; i++) {
+		rl = &c->rl[i];
+		if (rl->checked && (tight == NULL ||
+		    rl->remaining < tight->remaining))
+			tight = rl;
+	}
+	if (tight == NULL)
+		return;
+
+	remaining = tight->remaining;
+	if (refunded && remaining < tight->limit)
+		remaining++;
+	api_header(ctx, "X-RateLimit-Limit", "%u", tight->limit);
+	api_header(ctx, "X-RateLimit-Remaining", "%u", remaining);
+	api_header(ctx, "X-RateLimit-Reset", "%lld", (long long)tight->reset);
 }
 
 static void

@@ -143,11 +143,29 @@ export async function startServer(env = {}) {
     child.once('exit', () => resolve());
     try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
   });
-  try {
-    await waitPort(port);
-  } catch (err) {
+  const exited = new Promise((resolve) => { child.once('exit', () => resolve('exited')); });
+  const up = await Promise.race([waitPort(port).then(() => 'up', () => 'timeout'), exited]);
+  if (up !== 'up') {
     await stop();
-    throw new Error(`kore did not start: ${out}`);
+    throw new Error(`kore did not start (${up}): ${out}`);
   }
   return { base: `http://127.0.0.1:${port}`, stop, log: () => out };
+}
+
+// A Redis of the test's own, for a startServer() whose counters must not
+// mix with the suite's. Resolves {port, stop}.
+export async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const pidFile = process.env.LNK_TEST_RUN && `${process.env.LNK_TEST_RUN}/redis-${port}.pid`;
+  if (pidFile) writeFileSync(pidFile, `${child.pid}\n`);
+  const stop = () => new Promise((resolve) => {
+    if (pidFile) rmSync(pidFile, { force: true });
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  await waitPort(port);
+  return { port, stop };
 }
