@@ -229,6 +229,9 @@ config_load(int dev, char *err, size_t errlen)
 	if (env_u32("RATE_LIMIT_LOGINS_PER_ACCOUNT", 200, 1, 1000000,
 	    &cfg.rate_limit_logins_account, err, errlen) == -1)
 		return (-1);
+	if (env_u32("RATE_LIMIT_REGISTRATIONS", 10, 1, 1000000,
+	    &cfg.rate_limit_registrations, err, errlen) == -1)
+		return (-1);
 	if (env_u32("RATE_LIMIT_UPLOADS", 60, 1, 1000000,
 	    &cfg.rate_limit_uploads, err, errlen) == -1)
 		return (-1);

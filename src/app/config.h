@@ -48,6 +48,7 @@ struct config {
 	u_int32_t		rate_limit_logins;	/* account + address */
 	u_int32_t		rate_limit_logins_address;
 	u_int32_t		rate_limit_logins_account;
+	u_int32_t		rate_limit_registrations;
 	u_int32_t		rate_limit_uploads;
 	u_int32_t		message_max_length;
 

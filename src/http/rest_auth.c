@@ -105,6 +105,12 @@ static const struct auth_limit login_limits[] = {
 	    "Too many login attempts, try again later" },
 };
 
+/* Each registration hashes a password (19 MiB of Argon2id). */
+static const struct auth_limit register_limits[] = {
+	{ "register", AUTH_BY_ADDRESS, &cfg.rate_limit_registrations,
+	    "Too many registrations from this address, try again later" },
+};
+
 static const char *user_types[] = {
 	"homme", "femme", "couple", "autres", NULL
 };
@@ -112,14 +118,15 @@ static const char *user_types[] = {
 static void
 auth_register(struct api_ctx *ctx)
 {
-	struct valid	v;
-	yajl_val	body;
-	const char	*name, *password, *phone, *cc, *utype;
-	char		email[256], hash[PASSWORD_HASH_MAX], key[64];
-	bson_t		doc, out;
-	bson_oid_t	oid;
-	int64_t		now, age;
-	int		which, ret, has_age, accept, has_accept;
+	struct auth_count	count;
+	struct valid		v;
+	yajl_val		body;
+	const char		*name, *password, *phone, *cc, *utype;
+	char			email[256], hash[PASSWORD_HASH_MAX], key[64];
+	bson_t			doc, out;
+	bson_oid_t		oid;
+	int64_t			now, age;
+	int			which, ret, has_age, accept, has_accept;
 
 	body = api_body(ctx);
 	valid_init(&v);
@@ -153,6 +160,11 @@ auth_register(struct api_ctx *ctx)
 
 	if (valid_reply(&v, ctx))
 		return;
+
+	if (auth_count(ctx, register_limits, sizeof(register_limits) /
+	    sizeof(register_limits[0]), NULL, &count) == -1)
+		return;
+	auth_count_headers(ctx, &count, 0);
 
 	if (password_hash(password, hash, sizeof(hash)) == -1) {
 		api_error(ctx, 500, "Internal server error");

@@ -169,3 +169,14 @@ export async function startRedis() {
   await waitPort(port);
   return { port, stop };
 }
+
+// startServer(env) is expected to fail: resolves with kore's output (a
+// server that started after all is stopped, and the call rejects).
+export async function startFails(env) {
+  const r = await startServer(env).catch((err) => err);
+  if (!(r instanceof Error)) {
+    await r.stop();
+    throw new Error(`started with ${JSON.stringify(env)}`);
+  }
+  return r.message;
+}

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import {
-  api, freePort, newUser, sleep, startRedis, startServer, unique,
+  api, freePort, newUser, sleep, startFails, startRedis, startServer, unique,
 } from './helpers.mjs';
 
 const LIMITS = { pair: 3, address: 5, account: 8 };
@@ -134,10 +134,7 @@ test('item 3: a bad TRUSTED_PROXIES or login limit stops start-up naming the var
     [{ RATE_LIMIT_LOGINS_PER_ADDRESS: 'many' }, /RATE_LIMIT_LOGINS_PER_ADDRESS must be a whole number/],
     [{ RATE_LIMIT_LOGINS_PER_ACCOUNT: '0' }, /RATE_LIMIT_LOGINS_PER_ACCOUNT must be a whole number/],
   ]) {
-    await assert.rejects(startServer(env), (err) => {
-      assert.match(err.message, pattern);
-      return true;
-    }, JSON.stringify(env));
+    assert.match(await startFails(env), pattern, JSON.stringify(env));
   }
 });
 
