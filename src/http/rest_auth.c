@@ -39,6 +39,12 @@ struct auth_limit {
 #define AUTH_BY_ACCOUNT		2
 #define AUTH_BY_PAIR		3	/* account from one address */
 
+/*
+ * How long the refresh token just rotated away may come back without
+ * being taken for stolen: a client's own concurrent refreshes.
+ */
+#define AUTH_REUSE_GRACE_MS	5000
+
 #define AUTH_LIMITS_MAX		3
 #define AUTH_ID_MAX		(NETADDR_KEY_MAX + 260)
 
@@ -68,9 +74,15 @@ static void	auth_refresh(struct api_ctx *);
 static void	auth_me(struct api_ctx *);
 
 static int	auth_issue(struct api_ctx *, const bson_t *, const char *,
+		    const char *, const char *);
+static int	auth_rotate(const bson_oid_t *, const char *, const char *,
 		    const char *);
 static void	auth_token_hash(const char *, char *);
 static int	auth_refresh_claim(const char *, int64_t);
+static void	auth_refresh_reused(const bson_t *, const bson_oid_t *,
+		    const char *, const char *);
+static void	auth_family_revoke(const bson_oid_t *, const char *);
+static int	auth_family_revoked(const char *);
 static void	auth_lower(char *);
 static void	auth_dummy_init(void);
 static void	auth_burn(const char *);
@@ -238,7 +250,7 @@ auth_register(struct api_ctx *ctx)
 	bson_destroy(&doc);
 
 	if (auth_issue(ctx, &out, "User registered successfully.",
-	    NULL) == 0)
+	    NULL, NULL) == 0)
 		api_reply(ctx, 201);
 	bson_destroy(&out);
 }
@@ -334,7 +346,7 @@ auth_login_verify(struct api_ctx *ctx, const char *phone, const char *email,
 		bson_destroy(&set);
 	}
 
-	ret = auth_issue(ctx, &user, NULL, NULL);
+	ret = auth_issue(ctx, &user, NULL, NULL, NULL);
 	if (ret == 0)
 		api_reply(ctx, 200);
 	bson_destroy(&user);
@@ -461,6 +473,8 @@ auth_refresh(struct api_ctx *ctx)
 	stored = doc_str(&user, "refreshTokenHash");
 	if (stored == NULL || strcmp(stored, hash) ||
 	    !doc_bool(&user, "isActive", 1)) {
+		if (stored != NULL && strcmp(stored, hash))
+			auth_refresh_reused(&user, &oid, claims.fam, hash);
 		bson_destroy(&user);
 		api_error(ctx, 401, "Invalid refresh token");
 		return;
@@ -478,8 +492,12 @@ auth_refresh(struct api_ctx *ctx)
 		return;
 	}
 
-	/* auth_issue rotates the stored hash only if it is still ours. */
-	if (auth_issue(ctx, &user, NULL, hash) == 0)
+	/*
+	 * auth_issue rotates the stored hash only if it is still ours, in
+	 * the same family (a token from before families starts one).
+	 */
+	if (auth_issue(ctx, &user, NULL, hash,
+	    claims.fam[0] != '\0' ? claims.fam : NULL) == 0)
 		api_reply(ctx, 200);
 	bson_destroy(&user);
 }
@@ -505,15 +523,16 @@ auth_me(struct api_ctx *ctx)
 
 /*
  * Writes {message?, accessToken, access_token, refreshToken, user} and
- * stores the new refresh token's hash (never the token itself).
+ * stores the new refresh token's hash (never the token itself). A login
+ * (old_hash NULL) starts a family; a refresh rotates old_hash in fam.
  */
 static int
 auth_issue(struct api_ctx *ctx, const bson_t *user, const char *message,
-    const char *old_hash)
+    const char *old_hash, const char *fam)
 {
 	struct json	*j;
 	bson_iter_t	it;
-	char		uid[25], hash[65];
+	char		uid[25], hash[65], newfam[TOKEN_ID_LEN + 1];
 	char		*access, *refresh;
 	int64_t		now;
 	int		ret;
@@ -524,11 +543,16 @@ auth_issue(struct api_ctx *ctx, const bson_t *user, const char *message,
 	}
 	bson_oid_to_string(bson_iter_oid(&it), uid);
 
+	if (fam == NULL) {
+		token_new_id(newfam);
+		fam = newfam;
+	}
+
 	now = app_now_ms() / 1000;
 	access = token_issue(cfg.jwt_secret, uid, TOKEN_ACCESS, now,
-	    cfg.jwt_expires_in);
+	    cfg.jwt_expires_in, NULL);
 	refresh = token_issue(cfg.jwt_secret, uid, TOKEN_REFRESH, now,
-	    cfg.jwt_refresh_expires_in);
+	    cfg.jwt_refresh_expires_in, fam);
 	if (access == NULL || refresh == NULL) {
 		free(access);
 		free(refresh);
@@ -537,7 +561,7 @@ auth_issue(struct api_ctx *ctx, const bson_t *user, const char *message,
 	}
 
 	auth_token_hash(refresh, hash);
-	ret = users_swap_refresh(bson_iter_oid(&it), old_hash, hash);
+	ret = auth_rotate(bson_iter_oid(&it), old_hash, hash, fam);
 	if (ret != STORE_OK) {
 		free(access);
 		free(refresh);
@@ -564,6 +588,94 @@ auth_issue(struct api_ctx *ctx, const bson_t *user, const char *message,
 	free(access);
 	free(refresh);
 	return (0);
+}
+
+/*
+ * Stores the new hash for fam, remembering the one it replaces and when
+ * (auth_refresh_reused). A family revoked meanwhile (its revoker marks
+ * Redis, then the database) may have missed this swap: it is revoked
+ * again and the refresh refused.
+ */
+static int
+auth_rotate(const bson_oid_t *oid, const char *old_hash, const char *hash,
+    const char *fam)
+{
+	bson_t		set;
+	int		ret;
+
+	bson_init(&set);
+	BSON_APPEND_UTF8(&set, "refreshTokenHash", hash);
+	BSON_APPEND_UTF8(&set, "refreshFamily", fam);
+	BSON_APPEND_UTF8(&set, "refreshPrevHash",
+	    old_hash != NULL ? old_hash : "");
+	BSON_APPEND_DATE_TIME(&set, "refreshRotatedAt", app_now_ms());
+	ret = users_swap_refresh(oid, old_hash, &set);
+	bson_destroy(&set);
+
+	if (ret == STORE_OK && old_hash != NULL && auth_family_revoked(fam)) {
+		(void)users_revoke_refresh(oid, fam);
+		ret = STORE_NOTFOUND;
+	}
+
+	return (ret);
+}
+
+/*
+ * A refresh token that is not the user's current one. When it belongs
+ * to the current family it was rotated away, so two parties hold the
+ * family (OAuth 2.0 Security BCP §4.14): whichever is the thief, the
+ * family ends, and the current token stops working too. The exception
+ * is the token rotated a moment ago: that is a client's concurrent
+ * refreshes, which lose the race (and get 401) but steal nothing.
+ */
+static void
+auth_refresh_reused(const bson_t *user, const bson_oid_t *oid,
+    const char *fam, const char *hash)
+{
+	const char	*current, *prev;
+	int64_t		at;
+
+	current = doc_str(user, "refreshFamily");
+	if (fam[0] == '\0' || current == NULL || strcmp(current, fam))
+		return;
+
+	prev = doc_str(user, "refreshPrevHash");
+	at = doc_date(user, "refreshRotatedAt", 0);
+	if (prev != NULL && !strcmp(prev, hash) &&
+	    app_now_ms() - at < AUTH_REUSE_GRACE_MS)
+		return;
+
+	app_log("auth: a rotated refresh token was reused; its family is "
+	    "revoked");
+	auth_family_revoke(oid, fam);
+}
+
+/* Redis first: a rotation that raced past the database sees it there. */
+static void
+auth_family_revoke(const bson_oid_t *oid, const char *fam)
+{
+	redisReply	*r;
+
+	r = cache_command("SET refresh:revoked:%s 1 EX %ld", fam,
+	    cfg.jwt_refresh_expires_in);
+	if (r != NULL)
+		freeReplyObject(r);
+
+	(void)users_revoke_refresh(oid, fam);
+}
+
+static int
+auth_family_revoked(const char *fam)
+{
+	redisReply	*r;
+	int		ret;
+
+	if ((r = cache_command("EXISTS refresh:revoked:%s", fam)) == NULL)
+		return (0);
+	ret = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+
+	return (ret);
 }
 
 static void

@@ -2,7 +2,8 @@
  * HS256 JWTs. Tokens carry sub and id (both the user id, for clients of
  * the original that read either), typ (access or refresh), iat and exp.
  * Refresh tokens also carry a random jti so that each one is distinct and
- * can be revoked by storing only its hash.
+ * can be revoked by storing only its hash, and fam, the family of tokens
+ * rotated from one login, so that the reuse of one revokes them all.
  */
 
 #include <sys/types.h>
@@ -23,12 +24,11 @@ static int	token_claim_time(jwt_t *, const char *, int64_t *);
 
 char *
 token_issue(const char *secret, const char *uid, int typ, int64_t now,
-    int64_t ttl)
+    int64_t ttl, const char *fam)
 {
 	jwt_t		*jwt;
 	char		*out;
-	u_int8_t	rnd[16];
-	char		jti[33];
+	char		jti[TOKEN_ID_LEN + 1];
 
 	if (jwt_new(&jwt) != 0)
 		return (NULL);
@@ -43,9 +43,10 @@ token_issue(const char *secret, const char *uid, int typ, int64_t now,
 		goto out;
 
 	if (typ == TOKEN_REFRESH) {
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(jti, sizeof(jti), rnd, sizeof(rnd));
+		token_new_id(jti);
 		if (jwt_add_grant(jwt, "jti", jti) != 0)
+			goto out;
+		if (fam != NULL && jwt_add_grant(jwt, "fam", fam) != 0)
 			goto out;
 	}
 
@@ -65,7 +66,7 @@ token_verify(const char *secret, const char *token, int want, int64_t now,
     struct token_claims *claims)
 {
 	jwt_t		*jwt;
-	const char	*jti;
+	const char	*jti, *fam;
 	long		exp;
 	int64_t		nbf;
 	int		ret;
@@ -132,12 +133,24 @@ token_verify(const char *secret, const char *token, int want, int64_t now,
 	if ((jti = jwt_get_grant(jwt, "jti")) != NULL &&
 	    strlen(jti) < sizeof(claims->jti))
 		memcpy(claims->jti, jti, strlen(jti) + 1);
+	if ((fam = jwt_get_grant(jwt, "fam")) != NULL &&
+	    strlen(fam) < sizeof(claims->fam))
+		memcpy(claims->fam, fam, strlen(fam) + 1);
 
 	ret = TOKEN_OK;
 
 out:
 	jwt_free(jwt);
 	return (ret);
+}
+
+void
+token_new_id(char *out)
+{
+	u_int8_t	rnd[TOKEN_ID_LEN / 2];
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(out, TOKEN_ID_LEN + 1, rnd, sizeof(rnd));
 }
 
 /* sub and id must agree when both are present; either alone is fine. */
