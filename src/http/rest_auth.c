@@ -51,7 +51,6 @@ struct auth_limit {
 /* What a request counted, to refund it or to report it in headers. */
 struct auth_count {
 	const struct auth_limit	*limits;
-	size_t			n;
 	size_t			counted;
 	char			ids[AUTH_LIMITS_MAX][AUTH_ID_MAX];
 	struct ratelimit	rl[AUTH_LIMITS_MAX];
@@ -369,7 +368,6 @@ auth_count(struct api_ctx *ctx, const struct auth_limit *limits, size_t n,
 
 	memset(c, 0, sizeof(*c));
 	c->limits = limits;
-	c->n = n;
 
 	for (c->counted = 0; c->counted < n; c->counted++) {
 		l = &limits[c->counted];
