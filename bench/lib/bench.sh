@@ -90,6 +90,8 @@ bench_start_lnk() {
 		export JWT_SECRET PUBLIC_URL="http://127.0.0.1:$LNK_PORT"
 		export UPLOAD_PATH="$OUT/upload/chat/" LNK_ENV=production
 		export RATE_LIMIT_MESSAGES=1000000 RATE_LIMIT_LOGINS=1000000
+		export RATE_LIMIT_LOGINS_PER_ADDRESS=1000000
+		export RATE_LIMIT_REGISTRATIONS=1000000
 		cd "$ROOT" && exec setsid kore -fnrc "$OUT/kore.conf" \
 		    >"$OUT/kore.log" 2>&1
 	) &

@@ -25,6 +25,7 @@ static int	env_str(const char *, const char *, char *, size_t,
 static int	env_u32(const char *, u_int32_t, u_int32_t, u_int32_t,
 		    u_int32_t *, char *, size_t);
 static int	env_origins(char *, size_t);
+static int	env_proxies(char *, size_t);
 static int	env_url(const char *, const char *, char *, size_t,
 		    char *, size_t);
 
@@ -210,6 +211,8 @@ config_load(int dev, char *err, size_t errlen)
 
 	if (env_origins(err, errlen) == -1)
 		return (-1);
+	if (env_proxies(err, errlen) == -1)
+		return (-1);
 
 	if (env_u32("RATE_LIMIT_MESSAGES", 100, 1, 1000000,
 	    &cfg.rate_limit_messages, err, errlen) == -1)
@@ -219,6 +222,15 @@ config_load(int dev, char *err, size_t errlen)
 		return (-1);
 	if (env_u32("RATE_LIMIT_LOGINS", 20, 1, 1000000,
 	    &cfg.rate_limit_logins, err, errlen) == -1)
+		return (-1);
+	if (env_u32("RATE_LIMIT_LOGINS_PER_ADDRESS", 25, 1, 1000000,
+	    &cfg.rate_limit_logins_address, err, errlen) == -1)
+		return (-1);
+	if (env_u32("RATE_LIMIT_LOGINS_PER_ACCOUNT", 200, 1, 1000000,
+	    &cfg.rate_limit_logins_account, err, errlen) == -1)
+		return (-1);
+	if (env_u32("RATE_LIMIT_REGISTRATIONS", 10, 1, 1000000,
+	    &cfg.rate_limit_registrations, err, errlen) == -1)
 		return (-1);
 	if (env_u32("RATE_LIMIT_UPLOADS", 60, 1, 1000000,
 	    &cfg.rate_limit_uploads, err, errlen) == -1)
@@ -364,5 +376,25 @@ env_origins(char *err, size_t errlen)
 	}
 
 	free(copy);
+	return (0);
+}
+
+/* Default: loopback, where the shipped nginx (conf/nginx.conf) runs. */
+static int
+env_proxies(char *err, size_t errlen)
+{
+	const char	*v;
+
+	if ((v = getenv("TRUSTED_PROXIES")) == NULL || *v == '\0')
+		v = NETADDR_LOOPBACK;
+
+	if (netaddr_parse_list(v, cfg.trusted_proxies, NETADDR_MAX_NETS,
+	    &cfg.trusted_count) == -1) {
+		snprintf(err, errlen, "TRUSTED_PROXIES must be 'none' or a "
+		    "comma list of at most %d addresses or networks "
+		    "(10.0.0.0/8, ::1)", NETADDR_MAX_NETS);
+		return (-1);
+	}
+
 	return (0);
 }

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <stddef.h>
 
+#include "lib/netaddr.h"
+
 #define CONFIG_MAX_ORIGINS	16
 
 enum config_mode {
@@ -43,10 +45,17 @@ struct config {
 
 	u_int32_t		rate_limit_messages;
 	u_int32_t		rate_limit_window;
-	u_int32_t		rate_limit_logins;
+	u_int32_t		rate_limit_logins;	/* account + address */
+	u_int32_t		rate_limit_logins_address;
+	u_int32_t		rate_limit_logins_account;
+	u_int32_t		rate_limit_registrations;
 	u_int32_t		rate_limit_uploads;
 	u_int32_t		message_max_length;
 	u_int32_t		max_sockets_per_user;
+
+	/* Peers whose X-Real-IP / X-Forwarded-For are believed. */
+	struct netaddr_net	trusted_proxies[NETADDR_MAX_NETS];
+	size_t			trusted_count;
 
 	/* Engine.IO timings (ms) and limits. */
 	u_int32_t		ping_interval;

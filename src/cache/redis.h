@@ -2,8 +2,9 @@
  * Redis from task threads: one synchronous hiredis connection per thread
  * with short timeouts. Redis is optional: when it is down, commands fail
  * fast (and are retried at most once a second per thread), rate limits
- * fail open, and the caller reports "degraded". The event-loop side
- * (pub/sub for the bus) lives in src/cache/async.c.
+ * are counted by each worker on its own, and the caller reports
+ * "degraded". The event-loop side (pub/sub for the bus) lives in
+ * src/cache/async.c.
  */
 
 #ifndef LNK_CACHE_REDIS_H
@@ -20,7 +21,8 @@ struct ratelimit {
 	int64_t		reset;		/* epoch seconds */
 	u_int32_t	retry_after;	/* seconds, when exceeded */
 	int		exceeded;
-	int		checked;	/* 0 when Redis was unavailable */
+	int		checked;	/* counted (in Redis, or locally) */
+	int		local;		/* counted by this worker alone */
 };
 
 /*
@@ -45,10 +47,20 @@ void		cache_pipe_argv(struct cache_pipe *, int, const char **,
 		    const size_t *);
 redisReply	*cache_pipe_reply(struct cache_pipe *);
 void		cache_pipe_end(struct cache_pipe *);
+/*
+ * Counts a hit on bucket:id in a fixed window and says whether it is over
+ * the limit. Redis counts for the whole deployment; while it is away each
+ * worker counts alone (rl->local), in memory its task threads share, so
+ * a limit then holds per worker: up to workers x limit per node (and per
+ * node). Returns 0 when counted, -1 when not (nothing to count).
+ */
 int		cache_ratelimit(const char *, const char *, u_int32_t,
 		    u_int32_t, struct ratelimit *);
-/* The same for n ids in one round trip (-1: Redis away, all open). */
+/* The same for n ids in one round trip. */
 int		cache_ratelimit_many(const char *, const char **, size_t,
 		    u_int32_t, u_int32_t, struct ratelimit *);
+/* Takes back a hit counted by cache_ratelimit() (where it was counted). */
+void		cache_ratelimit_refund(const char *, const char *,
+		    const struct ratelimit *);
 
 #endif

@@ -124,7 +124,7 @@ char	*msg_clean_text(struct valid *, const char *, const char *, size_t,
  * Counts one send against RATE_LIMIT_MESSAGES per RATE_LIMIT_WINDOW (a
  * send whose input is not marked ratelimited is counted by its batch).
  * Returns 429 when over the limit, else 200. rl is filled for headers
- * (rl->checked is 0 when Redis was unavailable: fail open).
+ * (without Redis the worker counts alone: cache/redis.h).
  */
 int	msg_ratelimit(const struct api_user *, struct ratelimit *);
 

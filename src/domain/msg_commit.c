@@ -408,7 +408,7 @@ commit_group(struct commit_batch *b, struct commit_conv **out)
 /*
  * The rate limit of the sends that have not been counted (socket
  * sends; REST counts its own to answer with the headers): one round
- * trip for the batch. Redis away: they pass (cache/redis.h).
+ * trip for the batch. Redis away: this worker counts (cache/redis.h).
  */
 static void
 commit_limit(struct commit_batch *b)

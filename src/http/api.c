@@ -25,6 +25,7 @@
 #include "http/cors.h"
 #include "http/guard.h"
 #include "lib/multipart.h"
+#include "lib/netaddr.h"
 #include "store/store.h"
 
 struct api_state {
@@ -38,6 +39,7 @@ static const struct api_route	*api_match(const char *, int, struct api_ctx *,
 				    int *);
 static int	api_match_pattern(const char *, char *, struct api_ctx *);
 static int	api_prepare(struct http_request *, struct api_ctx *);
+static void	api_client(struct http_request *, struct api_ctx *);
 static void	api_parse_query(struct http_request *, struct api_ctx *);
 static int	api_read_body(struct http_request *, struct api_ctx *);
 static void	api_note_upload(struct http_request *, struct api_ctx *);
@@ -518,6 +520,7 @@ api_prepare(struct http_request *req, struct api_ctx *ctx)
 
 	if (http_request_header(req, "authorization", &auth))
 		ctx->authorization = kore_strdup(auth);
+	api_client(req, ctx);
 
 	api_parse_query(req, ctx);
 
@@ -528,6 +531,32 @@ api_prepare(struct http_request *req, struct api_ctx *ctx)
 	}
 
 	return (0);
+}
+
+/*
+ * Who is asking, for the per-address limits: the TCP peer, or what a
+ * trusted proxy (TRUSTED_PROXIES) says it forwarded.
+ */
+static void
+api_client(struct http_request *req, struct api_ctx *ctx)
+{
+	struct netaddr	peer, client;
+	const char	*real, *fwd;
+
+	memset(&peer, 0, sizeof(peer));
+	if (req->owner->family == AF_INET)
+		netaddr_set(&peer, AF_INET, &req->owner->addr.ipv4.sin_addr);
+	else if (req->owner->family == AF_INET6)
+		netaddr_set(&peer, AF_INET6, &req->owner->addr.ipv6.sin6_addr);
+
+	if (!http_request_header(req, "x-real-ip", &real))
+		real = NULL;
+	if (!http_request_header(req, "x-forwarded-for", &fwd))
+		fwd = NULL;
+
+	netaddr_client(&peer, real, fwd, cfg.trusted_proxies,
+	    cfg.trusted_count, &client);
+	netaddr_key(&client, ctx->client, sizeof(ctx->client));
 }
 
 static void

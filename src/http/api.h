@@ -19,6 +19,7 @@
 
 #include "domain/events.h"
 #include "lib/json.h"
+#include "lib/netaddr.h"
 
 #define API_AUTH		0x01	/* needs a valid access token */
 #define API_INLINE		0x02	/* no blocking I/O: runs on the worker */
@@ -98,6 +99,8 @@ struct api_ctx {
 	size_t			body_len;
 	yajl_val		json;
 	char			*authorization;
+	/* The client's address as a limiter key (lib/netaddr.h). */
+	char			client[NETADDR_KEY_MAX];
 	struct api_upload	upload;
 
 	struct api_user		user;

@@ -2,7 +2,8 @@
  * HS256 JWTs. Tokens carry sub and id (both the user id, for clients of
  * the original that read either), typ (access or refresh), iat and exp.
  * Refresh tokens also carry a random jti so that each one is distinct and
- * can be revoked by storing only its hash.
+ * can be revoked by storing only its hash, and fam, the family of tokens
+ * rotated from one login, so that the reuse of one revokes them all.
  */
 
 #include <sys/types.h>
@@ -19,15 +20,15 @@
 
 static int	token_claim_uid(jwt_t *, char *);
 static int	token_claim_typ(jwt_t *);
+static int	token_claim_time(jwt_t *, const char *, int64_t *);
 
 char *
 token_issue(const char *secret, const char *uid, int typ, int64_t now,
-    int64_t ttl)
+    int64_t ttl, const char *fam)
 {
 	jwt_t		*jwt;
 	char		*out;
-	u_int8_t	rnd[16];
-	char		jti[33];
+	char		jti[TOKEN_ID_LEN + 1];
 
 	if (jwt_new(&jwt) != 0)
 		return (NULL);
@@ -42,9 +43,10 @@ token_issue(const char *secret, const char *uid, int typ, int64_t now,
 		goto out;
 
 	if (typ == TOKEN_REFRESH) {
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(jti, sizeof(jti), rnd, sizeof(rnd));
+		token_new_id(jti);
 		if (jwt_add_grant(jwt, "jti", jti) != 0)
+			goto out;
+		if (fam != NULL && jwt_add_grant(jwt, "fam", fam) != 0)
 			goto out;
 	}
 
@@ -64,8 +66,9 @@ token_verify(const char *secret, const char *token, int want, int64_t now,
     struct token_claims *claims)
 {
 	jwt_t		*jwt;
-	const char	*jti;
+	const char	*jti, *fam;
 	long		exp;
+	int64_t		nbf;
 	int		ret;
 
 	memset(claims, 0, sizeof(*claims));
@@ -94,10 +97,23 @@ token_verify(const char *secret, const char *token, int want, int64_t now,
 	if (errno != 0 || exp <= 0)
 		goto out;
 	claims->exp = exp;
-	claims->iat = jwt_get_grant_int(jwt, "iat");
+	if (token_claim_time(jwt, "iat", &claims->iat) == -1 ||
+	    token_claim_time(jwt, "nbf", &nbf) == -1)
+		goto out;
 
 	if (now >= claims->exp) {
 		ret = TOKEN_EXPIRED;
+		goto out;
+	}
+
+	/*
+	 * A token from the future is either forged with a stolen secret to
+	 * outlive a rotation, or minted on a badly wrong clock: neither is
+	 * good yet. Clocks of honest issuers drift by seconds, not minutes.
+	 */
+	if ((nbf != 0 && nbf > now + TOKEN_SKEW) ||
+	    (claims->iat != 0 && claims->iat > now + TOKEN_SKEW)) {
+		ret = TOKEN_NOT_YET_VALID;
 		goto out;
 	}
 
@@ -117,12 +133,24 @@ token_verify(const char *secret, const char *token, int want, int64_t now,
 	if ((jti = jwt_get_grant(jwt, "jti")) != NULL &&
 	    strlen(jti) < sizeof(claims->jti))
 		memcpy(claims->jti, jti, strlen(jti) + 1);
+	if ((fam = jwt_get_grant(jwt, "fam")) != NULL &&
+	    strlen(fam) < sizeof(claims->fam))
+		memcpy(claims->fam, fam, strlen(fam) + 1);
 
 	ret = TOKEN_OK;
 
 out:
 	jwt_free(jwt);
 	return (ret);
+}
+
+void
+token_new_id(char *out)
+{
+	u_int8_t	rnd[TOKEN_ID_LEN / 2];
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(out, TOKEN_ID_LEN + 1, rnd, sizeof(rnd));
 }
 
 /* sub and id must agree when both are present; either alone is fine. */
@@ -145,6 +173,32 @@ token_claim_uid(jwt_t *jwt, char *uid)
 
 	memcpy(uid, sub, 25);
 	return (0);
+}
+
+/*
+ * An optional NumericDate: 0 when absent, -1 when not an integer.
+ * libjwt 1.10's jwt_get_grant_int() reads a string or a boolean as 0
+ * with no error, so the claim's JSON text is checked instead.
+ */
+static int
+token_claim_time(jwt_t *jwt, const char *name, int64_t *out)
+{
+	char		*js, *ep;
+	long long	v;
+	int		ret;
+
+	*out = 0;
+	if ((js = jwt_get_grants_json(jwt, name)) == NULL)
+		return (0);
+
+	errno = 0;
+	v = strtoll(js, &ep, 10);
+	ret = (ep == js || *ep != '\0' || errno != 0) ? -1 : 0;
+	if (ret == 0)
+		*out = v;
+	free(js);
+
+	return (ret);
 }
 
 /* -1: some other kind (password_reset…), 0: none, else TOKEN_*. */

@@ -42,8 +42,9 @@ static struct memo	memo;
 
 /* Never leaves the server. */
 static const char *const private_fields[] = {
-	"password", "refreshToken", "refreshTokenHash", "emailKey",
-	"phoneKey", "__v", NULL
+	"password", "refreshToken", "refreshTokenHash", "refreshFamily",
+	"refreshPrevHash", "refreshRotatedAt", "emailKey", "phoneKey", "__v",
+	NULL
 };
 
 static const char *const me_fields[] = {
@@ -162,13 +163,14 @@ users_set(const bson_oid_t *oid, const bson_t *set)
 }
 
 /*
- * Rotates the refresh token hash only if it still is `old`: of two
- * concurrent refreshes with the same token, exactly one wins.
+ * Stores set (the refresh token's hash and family fields) only if the
+ * hash still is `old`: of two concurrent refreshes with the same token,
+ * exactly one wins. old NULL: a login, unconditionally.
  */
 int
-users_swap_refresh(const bson_oid_t *oid, const char *old, const char *new)
+users_swap_refresh(const bson_oid_t *oid, const char *old, const bson_t *set)
 {
-	bson_t		filter, update, set;
+	bson_t		filter, update;
 	int		ret;
 
 	bson_init(&filter);
@@ -177,15 +179,42 @@ users_swap_refresh(const bson_oid_t *oid, const char *old, const char *new)
 		BSON_APPEND_UTF8(&filter, "refreshTokenHash", old);
 
 	bson_init(&update);
-	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-	BSON_APPEND_UTF8(&set, "refreshTokenHash", new);
-	bson_append_document_end(&update, &set);
+	BSON_APPEND_DOCUMENT(&update, "$set", set);
 
 	ret = store_update(STORE_USERS, "users.swap_refresh", &filter, &update);
 
 	bson_destroy(&filter);
 	bson_destroy(&update);
 	return (ret);
+}
+
+/*
+ * Ends the refresh token family fam if it is still the user's (a newer
+ * login has a family of its own): no refresh token of it matches again.
+ */
+int
+users_revoke_refresh(const bson_oid_t *oid, const char *fam)
+{
+	bson_t		filter, update, set;
+	int		ret;
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", oid);
+	BSON_APPEND_UTF8(&filter, "refreshFamily", fam);
+
+	bson_init(&update);
+	BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+	BSON_APPEND_UTF8(&set, "refreshTokenHash", "");
+	BSON_APPEND_UTF8(&set, "refreshFamily", "");
+	BSON_APPEND_UTF8(&set, "refreshPrevHash", "");
+	bson_append_document_end(&update, &set);
+
+	ret = store_update(STORE_USERS, "users.revoke_refresh", &filter,
+	    &update);
+
+	bson_destroy(&filter);
+	bson_destroy(&update);
+	return (ret == STORE_NOTFOUND ? STORE_OK : ret);
 }
 
 /*

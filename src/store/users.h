@@ -27,7 +27,8 @@ int	users_find_by_email(const char *, bson_t *);
 int	users_find_by_phone(const char *, bson_t *);
 int	users_count_existing(const bson_oid_t *, size_t, int64_t *);
 int	users_set(const bson_oid_t *, const bson_t *);
-int	users_swap_refresh(const bson_oid_t *, const char *, const char *);
+int	users_swap_refresh(const bson_oid_t *, const char *, const bson_t *);
+int	users_revoke_refresh(const bson_oid_t *, const char *);
 /* Fills each entry's fields from its oid; found = 0 for a missing one. */
 int	users_load_public(struct user_public *, size_t);
 /* The same read from the database, not the memo (which it refreshes). */

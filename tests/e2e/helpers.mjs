@@ -57,13 +57,15 @@ export async function newUser(extra = {}) {
   };
 }
 
-// Connect to /chat (of base: another node). Resolves with the socket once connected.
-export function connect(token, opts = {}, base = BASE) {
+// Connect to /chat of base (or opts.base; default BASE). Resolves with
+// the socket once connected.
+export function connect(token, opts = {}, base = opts.base || BASE) {
+  const { base: _, ...rest } = opts;
   const socket = io(`${base}/chat`, {
     auth: token === undefined ? undefined : { token },
     forceNew: true,
     reconnection: false,
-    ...opts,
+    ...rest,
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('connect timeout')), 5000);
@@ -126,10 +128,12 @@ export async function waitPort(port) {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-// A server of our own in the server mode (KORE_CONF: 2 workers), on the
-// databases scripts/test started, with extra environment: for tests that
-// kill its workers or need other limits. Its log goes to LNK_TEST_RUN.
-// Resolves with {base, pid, workers(), stop()}.
+// A server of the test's own in the server mode (KORE_CONF: 2 workers):
+// the same build, databases and JWT secret as the one under test, with
+// env on top of the suite's (other limits, a Redis of its own), for tests
+// that kill its workers or need other settings. Its log goes to
+// LNK_TEST_RUN; scripts/test stops what a crashed test left behind.
+// Resolves with {base, pid, logPath, log(), workers(), stop()}.
 export async function startServer(env = {}) {
   const port = await freePort();
   const dir = process.env.LNK_TEST_RUN || os.tmpdir();
@@ -138,16 +142,31 @@ export async function startServer(env = {}) {
   // Own session: Kore may signal its whole process group.
   const child = spawn('kore', ['-fnrc', process.env.KORE_CONF], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), ...env },
+    env: { ...process.env, PUBLIC_URL: `http://127.0.0.1:${port}`, ...env, PORT: String(port) },
     detached: true,
     stdio: ['ignore', log, log],
   });
   fs.closeSync(log);
-  await waitPort(port);
+  const pidFile = process.env.LNK_TEST_RUN && path.join(dir, `kore-${port}.pid`);
+  if (pidFile) fs.writeFileSync(pidFile, `${child.pid}\n`);
+  const readLog = () => { try { return fs.readFileSync(logPath, 'utf8'); } catch { return ''; } };
+  const stop = () => new Promise((resolve) => {
+    if (pidFile) fs.rmSync(pidFile, { force: true });
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    child.once('exit', () => resolve());
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
+  });
+  const exited = new Promise((resolve) => { child.once('exit', () => resolve('exited')); });
+  const up = await Promise.race([waitPort(port).then(() => 'up', () => 'timeout'), exited]);
+  if (up !== 'up') {
+    await stop();
+    throw new Error(`kore did not start (${up}): ${readLog()}`);
+  }
   return {
     base: `http://127.0.0.1:${port}`,
     pid: child.pid,
     logPath,
+    log: readLog,
     // Its worker processes (the Kore parent's children): [{pid, id}],
     // id from the title Kore gives them ("kore [wrk 2]").
     workers() {
@@ -165,9 +184,7 @@ export async function startServer(env = {}) {
         return { pid, id: m ? Number(m[1]) : 0 };
       });
     },
-    stop() {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-    },
+    stop,
   };
 }
 
@@ -199,4 +216,33 @@ export async function onTwoWorkers(open, base = BASE) {
   }
   if (byPid.size < 2) throw new Error('all sockets landed on one worker');
   return { all, byPid };
+}
+
+// A Redis of the test's own, for a startServer() whose counters must not
+// mix with the suite's. Resolves {port, stop}.
+export async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const pidFile = process.env.LNK_TEST_RUN && `${process.env.LNK_TEST_RUN}/redis-${port}.pid`;
+  if (pidFile) fs.writeFileSync(pidFile, `${child.pid}\n`);
+  const stop = () => new Promise((resolve) => {
+    if (pidFile) fs.rmSync(pidFile, { force: true });
+    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  await waitPort(port);
+  return { port, stop };
+}
+
+// startServer(env) is expected to fail: resolves with kore's output (a
+// server that started after all is stopped, and the call rejects).
+export async function startFails(env) {
+  const r = await startServer(env).catch((err) => err);
+  if (!(r instanceof Error)) {
+    await r.stop();
+    throw new Error(`started with ${JSON.stringify(env)}`);
+  }
+  return r.message;
 }

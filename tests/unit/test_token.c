@@ -41,7 +41,7 @@ test_access_round_trip(void **state)
 	struct token_claims	c;
 	char			*t;
 
-	t = token_issue(SECRET, UID, TOKEN_ACCESS, 1000, 60);
+	t = token_issue(SECRET, UID, TOKEN_ACCESS, 1000, 60, NULL);
 	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1010, &c),
 	    TOKEN_OK);
 	assert_string_equal(c.uid, UID);
@@ -58,13 +58,37 @@ test_refresh_is_not_access(void **state)
 	struct token_claims	c;
 	char			*t;
 
-	t = token_issue(SECRET, UID, TOKEN_REFRESH, 1000, 60);
+	t = token_issue(SECRET, UID, TOKEN_REFRESH, 1000, 60, NULL);
 	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1010, &c),
 	    TOKEN_WRONG_TYPE);
 	assert_int_equal(token_verify(SECRET, t, TOKEN_REFRESH, 1010, &c),
 	    TOKEN_OK);
 	assert_int_equal(strlen(c.jti), 32);
+	assert_string_equal(c.fam, "");
 	free(t);
+}
+
+/* Item 11: a refresh token names its family; each token is distinct. */
+static void
+test_refresh_family(void **state)
+{
+	struct token_claims	c;
+	char			fam[TOKEN_ID_LEN + 1], other[TOKEN_ID_LEN + 1];
+	char			*t, *u;
+
+	token_new_id(fam);
+	token_new_id(other);
+	assert_int_equal(strlen(fam), TOKEN_ID_LEN);
+	assert_string_not_equal(fam, other);
+
+	t = token_issue(SECRET, UID, TOKEN_REFRESH, 1000, 60, fam);
+	u = token_issue(SECRET, UID, TOKEN_REFRESH, 1000, 60, fam);
+	assert_string_not_equal(t, u);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_REFRESH, 1010, &c),
+	    TOKEN_OK);
+	assert_string_equal(c.fam, fam);
+	free(t);
+	free(u);
 }
 
 static void
@@ -115,6 +139,67 @@ test_foreign_issuer_sub_or_id_only(void **state)
 	free(t);
 }
 
+/*
+ * Item 7: a token that is not valid yet (nbf) or claims to be issued in
+ * the future (iat) is refused, with TOKEN_SKEW seconds of clock skew.
+ */
+static void
+test_nbf_and_future_iat_refused(void **state)
+{
+	struct token_claims	c;
+	char			*t;
+
+	/* nbf a day ahead: refused, then good once the day has passed. */
+	t = forge(SECRET, JWT_ALG_HS256, "{\"sub\":\"" UID "\","
+	    "\"nbf\":87400,\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_NOT_YET_VALID);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 87400, &c),
+	    TOKEN_OK);
+	/* Within the allowed skew of the nbf: fine. */
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS,
+	    87400 - TOKEN_SKEW, &c), TOKEN_OK);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS,
+	    87400 - TOKEN_SKEW - 1, &c), TOKEN_NOT_YET_VALID);
+	free(t);
+
+	/* iat in the future, beyond the skew. */
+	t = forge(SECRET, JWT_ALG_HS256, "{\"sub\":\"" UID "\","
+	    "\"iat\":87400,\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_NOT_YET_VALID);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS,
+	    87400 - TOKEN_SKEW, &c), TOKEN_OK);
+	free(t);
+
+	/* Our own tokens: a clock a little behind the issuer is fine. */
+	t = token_issue(SECRET, UID, TOKEN_REFRESH, 1000, 600, NULL);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_REFRESH,
+	    1000 - TOKEN_SKEW, &c), TOKEN_OK);
+	assert_int_equal(token_verify(SECRET, t, TOKEN_REFRESH,
+	    1000 - TOKEN_SKEW - 1, &c), TOKEN_NOT_YET_VALID);
+	free(t);
+
+	/* nbf or iat that is not a number is no token of ours. */
+	t = forge(SECRET, JWT_ALG_HS256, "{\"sub\":\"" UID "\","
+	    "\"nbf\":\"tomorrow\",\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_INVALID);
+	free(t);
+	t = forge(SECRET, JWT_ALG_HS256, "{\"sub\":\"" UID "\","
+	    "\"iat\":\"now\",\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_INVALID);
+	free(t);
+
+	/* No nbf and no iat (another issuer): still accepted. */
+	t = forge(SECRET, JWT_ALG_HS256,
+	    "{\"sub\":\"" UID "\",\"exp\":99999999999}");
+	assert_int_equal(token_verify(SECRET, t, TOKEN_ACCESS, 1000, &c),
+	    TOKEN_OK);
+	free(t);
+}
+
 static void
 test_password_hash_and_bcrypt_import(void **state)
 {
@@ -157,8 +242,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_round_trip),
 		cmocka_unit_test(test_refresh_is_not_access),
+		cmocka_unit_test(test_refresh_family),
 		cmocka_unit_test(test_alg_none_and_other_algs_refused),
 		cmocka_unit_test(test_foreign_issuer_sub_or_id_only),
+		cmocka_unit_test(test_nbf_and_future_iat_refused),
 		cmocka_unit_test(test_password_hash_and_bcrypt_import),
 		cmocka_unit_test(test_durations),
 	};
