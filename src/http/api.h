@@ -19,6 +19,7 @@
 
 #include "domain/events.h"
 #include "lib/json.h"
+#include "lib/json_arena.h"
 
 #define API_AUTH		0x01	/* needs a valid access token */
 #define API_INLINE		0x02	/* no blocking I/O: runs on the worker */
@@ -96,7 +97,8 @@ struct api_ctx {
 	int			nquery;
 	char			*body;
 	size_t			body_len;
-	yajl_val		json;
+	yajl_val		json;		/* the body's tree, in arena */
+	struct json_arena	arena;
 	char			*authorization;
 	struct api_upload	upload;
 
