@@ -2,7 +2,9 @@
  * JSON writer and BSON → JSON conversion (see json.h).
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <sys/types.h>
 
 #include <stdio.h>
@@ -151,8 +153,11 @@ json_double(struct json *j, double v)
 		return;
 	}
 
-	/* Whole numbers print like JSON.stringify does: 2500, not 2500.0 */
-	if (v == (double)(int64_t)v && v < 9e15 && v > -9e15) {
+	/*
+	 * Whole numbers print like JSON.stringify does: 2500, not 2500.0.
+	 * The range first: converting a double outside int64_t is undefined.
+	 */
+	if (v < 9e15 && v > -9e15 && v == (double)(int64_t)v) {
 		json_int(j, (int64_t)v);
 		return;
 	}
