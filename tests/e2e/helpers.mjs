@@ -1,5 +1,6 @@
 // Shared helpers for the e2e suites: HTTP calls against the real server
 // started by scripts/test (BASE_URL), users, and socket clients.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { io } from 'socket.io-client';
 
@@ -116,4 +117,17 @@ export async function waitPort(port) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing listens on ${port}`);
+}
+
+// The pids of the server's Kore workers, sorted: the children of the
+// Kore parent (KORE_PID, exported by scripts/test). A worker that died is
+// restarted under a new pid.
+export function workerPids() {
+  const parent = process.env.KORE_PID;
+  if (!parent) throw new Error('KORE_PID is not set (scripts/test exports it)');
+  const kids = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
+    .trim().split(/\s+/).filter(Boolean);
+  return kids.filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('[wrk'); } catch { return false; }
+  }).map(Number).sort((a, b) => a - b);
 }
