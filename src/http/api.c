@@ -71,8 +71,10 @@ static const struct {
 	{ 400, "Bad Request" }, { 401, "Unauthorized" },
 	{ 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 409, "Conflict" },
-	{ 413, "Payload Too Large" }, { 415, "Unsupported Media Type" },
+	{ 411, "Length Required" }, { 413, "Payload Too Large" },
+	{ 414, "URI Too Long" }, { 415, "Unsupported Media Type" },
 	{ 422, "Unprocessable Entity" }, { 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
 	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
 	{ 0, NULL }
 };
