@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,7 @@ static int	framing_busy(struct connection *);
 static void	framing_hold(struct netbuf *);
 static int	framing_held(struct netbuf *);
 static int	framing_drain(struct netbuf *);
+static int	framing_drain_read(struct connection *, size_t *);
 static void	framing_refuse(struct connection *, int, const char *);
 static struct http_request *framing_newest(struct connection *);
 static void	framing_limits(struct reqhead_limits *);
@@ -83,7 +85,10 @@ framing_read(struct connection *c, size_t *bytes)
 		return (net_read(c, bytes));
 	}
 
-	/* A body (Kore reads exactly its length), or bytes to drop. */
+	if (nb->cb == framing_drain)
+		return (framing_drain_read(c, bytes));
+
+	/* A body: Kore reads exactly its length. */
 	if (nb->cb != http_header_recv && nb->cb != framing_head)
 		return (net_read(c, bytes));
 
@@ -234,6 +239,34 @@ framing_drain(struct netbuf *nb)
 	nb->s_off = 0;
 
 	return (KORE_RESULT_OK);
+}
+
+/*
+ * As net_read(), but the end of the client's bytes is no reason to go:
+ * net_read() would drop the connection, and the answer with it. Once
+ * the answer is out, CONN_CLOSE_EMPTY closes the connection.
+ */
+static int
+framing_drain_read(struct connection *c, size_t *bytes)
+{
+	struct netbuf	*nb = c->rnb;
+	ssize_t		r;
+
+	r = recv(c->fd, nb->buf, nb->b_len, 0);
+	if (r > 0) {
+		*bytes = (size_t)r;
+		return (KORE_RESULT_OK);
+	}
+	if (r == -1 && errno == EINTR) {
+		*bytes = 0;
+		return (KORE_RESULT_OK);
+	}
+	if (r == 0 || errno == EAGAIN) {
+		c->evt.flags &= ~KORE_EVENT_READ;
+		return (KORE_RESULT_OK);
+	}
+
+	return (KORE_RESULT_ERROR);
 }
 
 /*
