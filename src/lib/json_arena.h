@@ -26,7 +26,7 @@
 /* Why the last json_arena_parse() failed (json_arena.error). */
 #define JSON_ARENA_OK		0
 #define JSON_ARENA_ESYNTAX	1	/* not one JSON value */
-#define JSON_ARENA_EDEPTH	2	/* nested deeper than JSON_ARENA_DEPTH */
+#define JSON_ARENA_EDEPTH	2	/* deeper than JSON_ARENA_DEPTH */
 #define JSON_ARENA_ENUL		3	/* a string or key holds \u0000 */
 #define JSON_ARENA_ENOMEM	4
 

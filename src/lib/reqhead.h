@@ -20,7 +20,7 @@
 
 #define REQHEAD_MORE		0	/* the head has not ended yet */
 #define REQHEAD_DONE		1	/* a head, and its framing is sound */
-#define REQHEAD_BAD		2	/* refuse it: status and reason say why */
+#define REQHEAD_BAD		2	/* refused: status and reason say why */
 
 struct reqhead_limits {
 	size_t		head_max;	/* bytes a head may take */
@@ -34,7 +34,7 @@ struct reqhead {
 	u_int64_t	content_length;	/* 0 without Content-Length */
 	int		has_coding;	/* a Transfer-Encoding field */
 
-	int		status;		/* REQHEAD_BAD: 400, 411, 413, 414, 431 */
+	int		status;		/* 400, 411, 413, 414 or 431 */
 	const char	*reason;
 };
 

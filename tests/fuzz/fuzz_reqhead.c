@@ -47,8 +47,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			abort();
 		break;
 	case REQHEAD_BAD:
-		if (rh.reason == NULL || (rh.status != 400 && rh.status != 411 &&
-		    rh.status != 413 && rh.status != 414 && rh.status != 431))
+		if (rh.reason == NULL || (rh.status != 400 &&
+		    rh.status != 411 && rh.status != 413 &&
+		    rh.status != 414 && rh.status != 431))
 			abort();
 		break;
 	default:

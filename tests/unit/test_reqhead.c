@@ -39,7 +39,8 @@ test_item8_sound_heads(void **state)
 	struct reqhead	rh;
 	const char	*get = "GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n";
 	const char	*post = "POST /api/auth/login HTTP/1.1\r\nHost: x\r\n"
-			    "content-length: 27\r\nCONTENT-LENGTH: 027\r\n\r\n{";
+			    "content-length: 27\r\nCONTENT-LENGTH: 027\r\n"
+			    "\r\n{";
 
 	assert_int_equal(scan(get, &rh), REQHEAD_DONE);
 	assert_int_equal(rh.head_len, strlen(get));
