@@ -51,6 +51,7 @@ static int	framing_drain(struct netbuf *);
 static int	framing_drain_read(struct connection *, size_t *);
 static void	framing_refuse(struct connection *, int, const char *);
 static struct http_request *framing_newest(struct connection *);
+static void	framing_defaults(struct http_request *);
 static void	framing_limits(struct reqhead_limits *);
 static void	framing_kick(void *, u_int64_t);
 
@@ -183,6 +184,7 @@ framing_head(struct netbuf *nb)
 	req = framing_newest(c);
 	if (req == NULL || req == before || (req->flags & HTTP_REQUEST_DELETE))
 		return (r);
+	framing_defaults(req);
 
 	/*
 	 * A pipelined request, read as the one before it is answered:
@@ -318,6 +320,16 @@ framing_newest(struct connection *c)
 		last = req;
 
 	return (last);
+}
+
+/*
+ * Headers every answer carries, set as the request is made, so that no
+ * handler (REST, files, Engine.IO) can leave them out.
+ */
+static void
+framing_defaults(struct http_request *req)
+{
+	http_response_header(req, "x-content-type-options", "nosniff");
 }
 
 static void

@@ -129,7 +129,7 @@ files_serve(struct http_request *req, int kind, const char *root,
 		http_response_header(req, "cache-control", "no-cache");
 	}
 
-	http_response_header(req, "x-content-type-options", "nosniff");
+	/* x-content-type-options: every answer has it (http/framing.c). */
 	files_send(req, root, rel, fd, &st, type);
 	files_count(req, route, req->status);
 
