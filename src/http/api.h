@@ -137,6 +137,12 @@ extern const struct api_route	upload_routes[];
 extern const struct api_route	conversations_routes[];
 extern const struct api_route	messages_routes[];
 
+/*
+ * Whether the caller sent Authorization: Bearer METRICS_TOKEN (never
+ * when none is configured): metrics, and health details.
+ */
+int		api_metrics_caller(struct api_ctx *);
+
 /* Request accessors. */
 const char	*api_query(struct api_ctx *, const char *);
 const char	*api_param(struct api_ctx *, int);
