@@ -20,8 +20,8 @@
  *
  * Here, and nowhere else, the module reaches into Kore's connections:
  * the listener's connect callback, c->read, the receive netbuf c->rnb,
- * http_header_recv(), c->http_requests and CONN_CLOSE_EMPTY, all as
- * declared by Kore 4.1.0's kore.h and http.h.
+ * http_header_recv(), c->http_requests, the send queue and
+ * CONN_CLOSE_EMPTY, all as declared by Kore 4.1.0's kore.h and http.h.
  */
 
 #include <sys/types.h>
@@ -42,7 +42,8 @@
 void	framing_connect(struct connection *);
 
 static int	framing_read(struct connection *, size_t *);
-static size_t	framing_want(struct connection *, struct netbuf *);
+static int	framing_head_read(struct connection *, size_t *);
+static size_t	framing_want(struct netbuf *, size_t);
 static int	framing_head(struct netbuf *);
 static int	framing_busy(struct connection *);
 static void	framing_hold(struct netbuf *);
@@ -50,6 +51,7 @@ static int	framing_held(struct netbuf *);
 static int	framing_drain(struct netbuf *);
 static int	framing_drain_read(struct connection *, size_t *);
 static void	framing_refuse(struct connection *, int, const char *);
+static int	framing_refused(struct netbuf *);
 static struct http_request *framing_newest(struct connection *);
 static void	framing_defaults(struct http_request *);
 static void	framing_limits(struct reqhead_limits *);
@@ -77,8 +79,6 @@ static int
 framing_read(struct connection *c, size_t *bytes)
 {
 	struct netbuf	*nb = c->rnb;
-	size_t		want, b_len;
-	int		r;
 
 	/* Upgraded to a WebSocket: no HTTP on this socket any more. */
 	if (c->proto != CONN_PROTO_HTTP) {
@@ -106,11 +106,31 @@ framing_read(struct connection *c, size_t *bytes)
 	}
 
 	nb->cb = framing_head;
-	if ((want = framing_want(c, nb)) == 0)
+	return (framing_head_read(c, bytes));
+}
+
+/* Reads what of the waiting bytes belongs to the head being read. */
+static int
+framing_head_read(struct connection *c, size_t *bytes)
+{
+	struct netbuf	*nb = c->rnb;
+	size_t		b_len;
+	ssize_t		n;
+	int		r;
+
+	if (nb->s_off >= nb->b_len)
+		return (net_read(c, bytes));
+	n = recv(c->fd, nb->buf + nb->s_off, nb->b_len - nb->s_off, MSG_PEEK);
+	if (n == -1 && errno == EAGAIN) {
+		c->evt.flags &= ~KORE_EVENT_READ;
+		return (KORE_RESULT_OK);
+	}
+	/* End of input, EINTR, errors: net_read() meets them too. */
+	if (n <= 0)
 		return (net_read(c, bytes));
 
 	b_len = nb->b_len;
-	nb->b_len = nb->s_off + want;
+	nb->b_len = nb->s_off + framing_want(nb, (size_t)n);
 	r = net_read(c, bytes);
 	nb->b_len = b_len;
 
@@ -118,30 +138,21 @@ framing_read(struct connection *c, size_t *bytes)
 }
 
 /*
- * How many of the bytes waiting belong to this request: its head and,
- * of its body, what fits in the buffer (Kore reads the rest itself, to
- * the byte). 0 when nothing can be seen: net_read() then meets the same
- * EAGAIN, end of file or error.
+ * How many of the n bytes waiting (peeked at the end of the buffer)
+ * belong to this request: its head and, of its body, what fits in the
+ * buffer (Kore reads the rest itself, to the byte). All of them while
+ * the head has not ended, or when it is to be refused.
  */
 static size_t
-framing_want(struct connection *c, struct netbuf *nb)
+framing_want(struct netbuf *nb, size_t n)
 {
 	struct reqhead_limits	lim;
 	struct reqhead		rh;
-	ssize_t			n;
 	size_t			end;
 
-	if (nb->s_off >= nb->b_len)
-		return (0);
-	n = recv(c->fd, nb->buf + nb->s_off, nb->b_len - nb->s_off,
-	    MSG_PEEK);
-	if (n <= 0)
-		return (0);
-
 	framing_limits(&lim);
-	if (reqhead_scan(nb->buf, nb->s_off + (size_t)n, &lim,
-	    &rh) != REQHEAD_DONE)
-		return ((size_t)n);
+	if (reqhead_scan(nb->buf, nb->s_off + n, &lim, &rh) != REQHEAD_DONE)
+		return (n);
 
 	end = rh.head_len;
 	if (rh.content_length > nb->b_len - end)
@@ -149,9 +160,9 @@ framing_want(struct connection *c, struct netbuf *nb)
 	else
 		end += rh.content_length;
 	if (end <= nb->s_off)
-		return ((size_t)n);
+		return (n);
 
-	return (end - nb->s_off < (size_t)n ? end - nb->s_off : (size_t)n);
+	return (end - nb->s_off < n ? end - nb->s_off : n);
 }
 
 /* The head netbuf's callback: judge the head, then let Kore parse it. */
@@ -231,9 +242,12 @@ framing_held(struct netbuf *nb)
 }
 
 /*
- * Bytes after a refused head are read and dropped until the answer is
- * out: a socket closed with unread bytes is reset, and the client might
- * never see why.
+ * After a refused head, the connection closes the way a web server's
+ * lingering close does. A socket closed with unread bytes is reset, and
+ * a reset can overtake the answer, so the client might never see why:
+ * what it still sends is read and dropped, the answer goes out, our
+ * side is shut (framing_refused()), and the connection is dropped when
+ * the client's end of input comes, or at Kore's header timeout.
  */
 static int
 framing_drain(struct netbuf *nb)
@@ -243,11 +257,7 @@ framing_drain(struct netbuf *nb)
 	return (KORE_RESULT_OK);
 }
 
-/*
- * As net_read(), but the end of the client's bytes is no reason to go:
- * net_read() would drop the connection, and the answer with it. Once
- * the answer is out, CONN_CLOSE_EMPTY closes the connection.
- */
+/* As net_read(), but the end of input waits for the answer to be out. */
 static int
 framing_drain_read(struct connection *c, size_t *bytes)
 {
@@ -263,18 +273,24 @@ framing_drain_read(struct connection *c, size_t *bytes)
 		*bytes = 0;
 		return (KORE_RESULT_OK);
 	}
-	if (r == 0 || errno == EAGAIN) {
-		c->evt.flags &= ~KORE_EVENT_READ;
-		return (KORE_RESULT_OK);
+	if (r == -1 && errno != EAGAIN)
+		return (KORE_RESULT_ERROR);
+
+	c->evt.flags &= ~KORE_EVENT_READ;
+	if (r == 0) {
+		if (TAILQ_EMPTY(&c->send_queue))
+			kore_connection_disconnect(c);
+		else
+			c->flags |= CONN_CLOSE_EMPTY;
 	}
 
-	return (KORE_RESULT_ERROR);
+	return (KORE_RESULT_OK);
 }
 
 /*
  * Kore's own answer for a connection without a request,
  * http_error_response(), is static: this is the same answer with the
- * API's JSON error body, and the connection closes once it is sent.
+ * API's JSON error body and connection: close.
  */
 static void
 framing_refuse(struct connection *c, int status, const char *reason)
@@ -282,8 +298,8 @@ framing_refuse(struct connection *c, int status, const char *reason)
 	struct json	j;
 	const u_int8_t	*body;
 	size_t		blen;
-	char		head[320];
-	int		hlen;
+	char		*buf;
+	int		len;
 
 	json_init(&j);
 	json_obj_open(&j);
@@ -293,21 +309,39 @@ framing_refuse(struct connection *c, int status, const char *reason)
 	json_obj_close(&j);
 	body = json_data(&j, &blen);
 
-	hlen = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+	buf = kore_malloc(512 + blen);
+	len = snprintf(buf, 512 + blen, "HTTP/1.1 %d %s\r\n"
 	    "content-type: application/json; charset=utf-8\r\n"
 	    "x-content-type-options: nosniff\r\n"
 	    "cache-control: no-store\r\n"
 	    "connection: close\r\n"
-	    "content-length: %zu\r\n\r\n", status, api_reason(status), blen);
-	if (hlen > 0 && (size_t)hlen < sizeof(head)) {
-		net_send_queue(c, head, (size_t)hlen);
-		net_send_queue(c, body, blen);
-	}
+	    "content-length: %zu\r\n\r\n%.*s", status, api_reason(status),
+	    blen, (int)blen, (const char *)body);
 	json_free(&j);
 
-	c->flags |= CONN_CLOSE_EMPTY;
+	if (len <= 0 || (size_t)len >= 512 + blen) {
+		kore_free(buf);
+		kore_connection_disconnect(c);
+		return;
+	}
+	net_send_stream(c, buf, (size_t)len, framing_refused, NULL);
+
 	c->rnb->s_off = 0;
 	c->rnb->cb = framing_drain;
+}
+
+/* The answer is out (or the connection gone): shut our side. */
+static int
+framing_refused(struct netbuf *nb)
+{
+	struct connection	*c = nb->owner;
+
+	kore_free(nb->buf);
+	nb->buf = NULL;
+	if (c->state == CONN_STATE_ESTABLISHED)
+		(void)shutdown(c->fd, SHUT_WR);
+
+	return (KORE_RESULT_OK);
 }
 
 static struct http_request *
