@@ -372,6 +372,7 @@ framing_limits(struct reqhead_limits *lim)
 	lim->head_max = http_header_max;
 	/* Kore answers 414 itself from HTTP_URI_LEN - 1 bytes on. */
 	lim->target_max = HTTP_URI_LEN - 2;
+	lim->body_max = http_body_max;
 }
 
 static void

@@ -305,6 +305,13 @@ reqhead_framing(struct reqhead *rh, const struct reqhead_limits *lim)
 		    "Transfer-Encoding is not supported"));
 	}
 
+	/* Kore would answer these two itself, bare, and reset the rest. */
+	if (rh->body_method && !rh->has_length)
+		return (reqhead_refuse(rh, 411, "Content-Length required"));
+	if (rh->body_method && lim->body_max > 0 &&
+	    rh->content_length > lim->body_max)
+		return (reqhead_refuse(rh, 413, "Request body too large"));
+
 	/*
 	 * Kore reads no body for GET, HEAD, DELETE or OPTIONS: one is read
 	 * here and dropped, so it cannot pass for the next request. It must

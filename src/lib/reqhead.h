@@ -25,6 +25,7 @@
 struct reqhead_limits {
 	size_t		head_max;	/* bytes a head may take */
 	size_t		target_max;	/* request-target, in bytes */
+	u_int64_t	body_max;	/* Content-Length, 0: any */
 };
 
 struct reqhead {

@@ -152,3 +152,16 @@ test('item 8: after a refused request in a pipeline the earlier answers still co
   assert.deepEqual(r.responses.map((x) => x.status), [200, 400]);
   assert.ok(r.closed);
 });
+
+test('item 8: a POST without Content-Length is a 411, one over the body limit a 413, both answered before a close', async () => {
+  await assertRefused(`POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n`,
+    411, 'Content-Length required');
+  // The client goes on sending its 64 MiB body: it still reads the 413.
+  const piece = Buffer.alloc(256 * 1024, 'a');
+  const r = await exchange([login(`Content-Length: ${64 * 1024 * 1024}\r\n`, ''), ...Array(8).fill(piece)],
+    { gap: 10 });
+  assert.equal(r.responses.length, 1);
+  assert.equal(r.responses[0].status, 413);
+  assert.equal(r.responses[0].json.message, 'Request body too large');
+  assert.ok(r.closed);
+});

@@ -29,6 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	lim.head_max = 1024;
 	lim.target_max = 200;
+	lim.body_max = 100000;
 	r = reqhead_scan(copy, len, &lim, &rh);
 
 	switch (r) {
@@ -43,7 +44,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if (!rh.body_method &&
 		    rh.content_length > lim.head_max - rh.head_len)
 			abort();
-		if (rh.has_coding)
+		if (rh.has_coding || (rh.body_method && (!rh.has_length ||
+		    rh.content_length > lim.body_max)))
 			abort();
 		break;
 	case REQHEAD_BAD:

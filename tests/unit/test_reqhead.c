@@ -15,7 +15,7 @@
 
 #include "lib/reqhead.h"
 
-static const struct reqhead_limits lim = { 8192, 1998 };
+static const struct reqhead_limits lim = { 8192, 1998, 11534336 };
 
 static int
 scan(const char *s, struct reqhead *rh)
@@ -90,6 +90,10 @@ test_item8_conflicting_framing_refused(void **state)
 	/* Two values. */
 	assert_refused("POST / HTTP/1.1\r\nContent-Length: 5\r\n"
 	    "Content-Length: 6\r\n\r\n", 400);
+	/* No length at all, or one over the body limit. */
+	assert_refused("POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411);
+	assert_refused("PATCH / HTTP/1.1\r\nContent-Length: 11534337\r\n\r\n",
+	    413);
 	/* Chunked alone: Kore reads no chunked body. */
 	assert_refused("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
 	    411);
