@@ -129,7 +129,9 @@ kore_parent_configure(int argc, char **argv)
 		fprintf(stderr, "lnk-chat: kore.conf has no 'plain' server\n");
 		exit(1);
 	}
-	if (!kore_server_bind(srv, cfg.bind_addr, cfg.port, NULL)) {
+	/* Every connection reads through src/http/framing.c. */
+	if (!kore_server_bind(srv, cfg.bind_addr, cfg.port,
+	    "framing_connect")) {
 		fprintf(stderr, "lnk-chat: cannot listen on %s:%s "
 		    "(PORT / BIND_ADDRESS)\n", cfg.bind_addr, cfg.port);
 		exit(1);

@@ -28,6 +28,7 @@ static int	env_origins(char *, size_t);
 static int	env_proxies(char *, size_t);
 static int	env_url(const char *, const char *, char *, size_t,
 		    char *, size_t);
+static int	env_token(const char *, char *, size_t, char *, size_t);
 
 /*
  * Parses "7d", "15m", "12h", "30s" or a plain number of seconds.
@@ -197,6 +198,10 @@ config_load(int dev, char *err, size_t errlen)
 		return (-1);
 	}
 
+	if (env_token("METRICS_TOKEN", cfg.metrics_token,
+	    sizeof(cfg.metrics_token), err, errlen) == -1)
+		return (-1);
+
 	if (env_u32("MAX_FILE_SIZE", 10485760, 1, 10485760, &u,
 	    err, errlen) == -1)
 		return (-1);
@@ -327,6 +332,31 @@ env_url(const char *name, const char *def, char *out, size_t outlen,
 	len = strlen(out);
 	while (len > 0 && out[len - 1] == '/')
 		out[--len] = '\0';
+
+	return (0);
+}
+
+/*
+ * A bearer secret: optional, else 16 or more characters of RFC 6750's
+ * token68 alphabet, so that it travels in an Authorization header as is.
+ */
+static int
+env_token(const char *name, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	size_t		len;
+
+	if (env_str(name, "", out, outlen, err, errlen) == -1)
+		return (-1);
+	if ((len = strlen(out)) == 0)
+		return (0);
+
+	if (len < 16 || strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-._~+/=") != len) {
+		snprintf(err, errlen, "%s must be at least 16 characters of "
+		    "A-Z a-z 0-9 - . _ ~ + / =", name);
+		return (-1);
+	}
 
 	return (0);
 }

@@ -35,6 +35,9 @@ struct config {
 	long			jwt_expires_in;
 	long			jwt_refresh_expires_in;
 
+	/* Bearer token for /api/metrics and health details; "" = none. */
+	char			metrics_token[257];
+
 	size_t			max_file_size;
 	char			upload_path[512];
 	char			public_url[512];

@@ -324,7 +324,7 @@ chat_token(struct sio_socket *s, const char *auth, size_t len, char *out,
 			(void)snprintf(out, outlen, "%s", t);
 			ret = 0;
 		}
-		yajl_tree_free(v);
+		json_tree_free(v);
 		if (ret == 0)
 			return (0);
 	}

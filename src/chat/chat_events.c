@@ -369,6 +369,11 @@ event_payload(struct sio_socket *s, const struct sio_event *ev)
 
 	root = json_arena_parse(&args_arena, ev->args, ev->args_len, err,
 	    sizeof(err));
+	if (root == NULL && args_arena.error != JSON_ARENA_ESYNTAX) {
+		/* Too deep, or a NUL that would cut a string: say so. */
+		chat_ack_error(s, ev, err);
+		return (NULL);
+	}
 	if (root == NULL || !YAJL_IS_ARRAY(root) || root->u.array.len == 0 ||
 	    !YAJL_IS_OBJECT(root->u.array.values[0])) {
 		chat_ack_error(s, ev, "Invalid payload: expected an object");
@@ -464,7 +469,7 @@ op_send(struct chat_op *op)
 	msg_input_free(&in);
 
 	if (root != NULL)
-		yajl_tree_free(root);
+		json_tree_free(root);
 }
 
 /* in ← the message object; -1 and the problems in err when it is bad. */

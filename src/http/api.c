@@ -42,6 +42,7 @@ static int	api_prepare(struct http_request *, struct api_ctx *);
 static void	api_client(struct http_request *, struct api_ctx *);
 static void	api_parse_query(struct http_request *, struct api_ctx *);
 static int	api_read_body(struct http_request *, struct api_ctx *);
+static void	api_body_refused(struct api_ctx *);
 static void	api_note_upload(struct http_request *, struct api_ctx *);
 static ssize_t	api_upload_reader(void *, void *, size_t, size_t);
 static int	api_task(struct kore_task *);
@@ -72,8 +73,10 @@ static const struct {
 	{ 400, "Bad Request" }, { 401, "Unauthorized" },
 	{ 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 409, "Conflict" },
-	{ 413, "Payload Too Large" }, { 415, "Unsupported Media Type" },
+	{ 411, "Length Required" }, { 413, "Payload Too Large" },
+	{ 414, "URI Too Long" }, { 415, "Unsupported Media Type" },
 	{ 422, "Unprocessable Entity" }, { 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
 	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
 	{ 0, NULL }
 };
@@ -127,6 +130,7 @@ api_dispatch(struct http_request *req)
 	st->ctx.status = 200;
 	st->ctx.content_type = "application/json; charset=utf-8";
 	st->ctx.upload.body_fd = -1;
+	json_arena_init(&st->ctx.arena, NULL, 0);
 	json_init(&st->ctx.out);
 	evq_init(&st->ctx.events);
 
@@ -630,9 +634,10 @@ api_read_body(struct http_request *req, struct api_ctx *ctx)
 	if (off == 0)
 		return (0);
 
-	ctx->json = json_parse(ctx->body, off, err, sizeof(err));
+	ctx->json = json_arena_parse(&ctx->arena, ctx->body, off, err,
+	    sizeof(err));
 	if (ctx->json == NULL) {
-		api_error(ctx, 400, "Malformed JSON in request body");
+		api_body_refused(ctx);
 		return (-1);
 	}
 	if (!YAJL_IS_OBJECT(ctx->json)) {
@@ -641,6 +646,28 @@ api_read_body(struct http_request *req, struct api_ctx *ctx)
 	}
 
 	return (0);
+}
+
+/* What was wrong with a JSON body the parser refused. */
+static void
+api_body_refused(struct api_ctx *ctx)
+{
+	switch (ctx->arena.error) {
+	case JSON_ARENA_EDEPTH:
+		api_error(ctx, 400, "JSON in request body is nested too "
+		    "deeply (at most %d levels)", JSON_ARENA_DEPTH);
+		break;
+	case JSON_ARENA_ENUL:
+		api_error(ctx, 400, "JSON strings in request body must not "
+		    "contain NUL (\\u0000)");
+		break;
+	case JSON_ARENA_ENOMEM:
+		api_error(ctx, 503, "Server busy, try again shortly");
+		break;
+	default:
+		api_error(ctx, 400, "Malformed JSON in request body");
+		break;
+	}
 }
 
 /*
@@ -813,8 +840,7 @@ api_state_free(struct http_request *req)
 
 	json_free(&st->ctx.out);
 	evq_clear(&st->ctx.events);
-	if (st->ctx.json != NULL)
-		yajl_tree_free(st->ctx.json);
+	json_arena_reset(&st->ctx.arena);
 	for (i = 0; i < st->ctx.nparams; i++)
 		kore_free(st->ctx.params[i]);
 	kore_free(st->ctx.path);

@@ -19,6 +19,7 @@
 
 #include "domain/events.h"
 #include "lib/json.h"
+#include "lib/json_arena.h"
 #include "lib/netaddr.h"
 
 #define API_AUTH		0x01	/* needs a valid access token */
@@ -97,7 +98,8 @@ struct api_ctx {
 	int			nquery;
 	char			*body;
 	size_t			body_len;
-	yajl_val		json;
+	yajl_val		json;		/* the body's tree, in arena */
+	struct json_arena	arena;
 	char			*authorization;
 	/* The client's address as a limiter key (lib/netaddr.h). */
 	char			client[NETADDR_KEY_MAX];
@@ -137,6 +139,12 @@ extern const struct api_route	metrics_routes[];
 extern const struct api_route	upload_routes[];
 extern const struct api_route	conversations_routes[];
 extern const struct api_route	messages_routes[];
+
+/*
+ * Whether the caller sent Authorization: Bearer METRICS_TOKEN (never
+ * when none is configured): metrics, and health details.
+ */
+int		api_metrics_caller(struct api_ctx *);
 
 /* Request accessors. */
 const char	*api_query(struct api_ctx *, const char *);

@@ -51,6 +51,7 @@ static void	files_send(struct http_request *, const char *,
 		    const char *, int, struct stat *, const char *);
 static int	files_error(struct http_request *, int, const char *);
 static void	files_count(struct http_request *, const char *, int);
+static const char *files_csp(void);
 
 static const struct {
 	const char	*ext;
@@ -127,9 +128,11 @@ files_serve(struct http_request *req, int kind, const char *root,
 	} else {
 		type = files_static_type(rel);
 		http_response_header(req, "cache-control", "no-cache");
+		http_response_header(req, "content-security-policy",
+		    files_csp());
 	}
 
-	http_response_header(req, "x-content-type-options", "nosniff");
+	/* x-content-type-options: every answer has it (http/framing.c). */
 	files_send(req, root, rel, fd, &st, type);
 	files_count(req, route, req->status);
 
@@ -302,4 +305,36 @@ files_count(struct http_request *req, const char *route, int status)
 {
 	metrics_http(route, req->method, status,
 	    (int64_t)(kore_time_ms() - req->start));
+}
+
+/*
+ * The demo page and the docs page: scripts, styles and fonts from here
+ * only, nothing inline, no eval; the API, Socket.IO (polling and
+ * websocket) and images from here or PUBLIC_URL (where uploads are);
+ * no plugins, no framing, no <base>, forms post here only.
+ */
+static const char *
+files_csp(void)
+{
+	static char	csp[768];
+	const char	*host, *path;
+	int		len;
+
+	if (csp[0] != '\0')
+		return (csp);
+
+	/* PUBLIC_URL's origin: scheme, host and port, no path. */
+	host = strstr(cfg.public_url, "://");
+	host = host != NULL ? host + 3 : cfg.public_url;
+	path = strchr(host, '/');
+	len = path != NULL ? (int)(path - cfg.public_url) :
+	    (int)strlen(cfg.public_url);
+
+	(void)snprintf(csp, sizeof(csp), "default-src 'none'; "
+	    "script-src 'self'; style-src 'self'; font-src 'self'; "
+	    "img-src 'self' data: %.*s; connect-src 'self'; "
+	    "manifest-src 'self'; base-uri 'none'; form-action 'self'; "
+	    "frame-ancestors 'none'; object-src 'none'", len, cfg.public_url);
+
+	return (csp);
 }

@@ -2,6 +2,10 @@
  * /api/health: liveness, readiness and dependency checks. The database
  * is required (503 when it is down); Redis is optional (reported as
  * "degraded", still 200). Every answer has the same shape.
+ *
+ * Anonymous callers (load balancers, probes) get the status alone: the
+ * details name hosts, ports, the database and the node, and are only
+ * for the holder of METRICS_TOKEN, as the metrics are.
  */
 
 #include <sys/types.h>
@@ -31,6 +35,7 @@ static void	health_redis(struct api_ctx *);
 static void	health_status(struct api_ctx *);
 static void	health_run(struct api_ctx *, int);
 static void	health_entry(struct json *, const struct health_check *);
+static int	health_brief(struct api_ctx *, const char *, int);
 
 const struct api_route health_routes[] = {
 	{ API_GET, "/api/health", 0, health_all },
@@ -79,6 +84,8 @@ health_status(struct api_ctx *ctx)
 	now = app_now_ms();
 	if (started_at == 0)
 		started_at = now;
+	if (health_brief(ctx, "ok", 200))
+		return;
 	json_iso8601(now, ts, sizeof(ts));
 
 	j = api_out(ctx);
@@ -124,6 +131,10 @@ health_run(struct api_ctx *ctx, int which)
 		n++;
 	}
 
+	if (health_brief(ctx, db_down ? "error" : degraded ? "degraded" : "ok",
+	    db_down ? 503 : 200))
+		return;
+
 	j = api_out(ctx);
 	json_obj_open(j);
 	json_kstr(j, "status", db_down ? "error" : degraded ? "degraded" : "ok");
@@ -155,6 +166,24 @@ health_run(struct api_ctx *ctx, int which)
 	json_obj_close(j);
 
 	api_reply(ctx, db_down ? 503 : 200);
+}
+
+/* The answer for anonymous callers: {"status": ...}; 1 if it was one. */
+static int
+health_brief(struct api_ctx *ctx, const char *status, int code)
+{
+	struct json	*j;
+
+	if (api_metrics_caller(ctx))
+		return (0);
+
+	j = api_out(ctx);
+	json_obj_open(j);
+	json_kstr(j, "status", status);
+	json_obj_close(j);
+	api_reply(ctx, code);
+
+	return (1);
 }
 
 static void

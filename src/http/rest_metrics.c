@@ -1,12 +1,22 @@
 /*
  * GET /api/metrics: the Prometheus text exposition of the whole node
- * (see src/app/metrics.h). Public, like the original's. The dependency
- * gauges are refreshed by the scrape itself, on a task thread.
+ * (see src/app/metrics.h). The dependency gauges are refreshed by the
+ * scrape itself, on a task thread.
+ *
+ * Only for the holder of METRICS_TOKEN (Prometheus' `authorization`
+ * scrape setting): the original's were public, and they list every
+ * route with its status counts. Without a token configured nobody may
+ * scrape. Behind a proxy every request comes from loopback, so the
+ * peer address proves nothing.
  */
 
 #include <sys/types.h>
 
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
 
 #include "app/config.h"
 #include "app/metrics.h"
@@ -30,6 +40,17 @@ metrics_get(struct api_ctx *ctx)
 	size_t		len;
 	char		*text;
 
+	if (cfg.metrics_token[0] == '\0') {
+		api_error(ctx, 403, "Metrics are disabled: METRICS_TOKEN "
+		    "is not set");
+		return;
+	}
+	if (!api_metrics_caller(ctx)) {
+		api_header(ctx, "WWW-Authenticate", "Bearer realm=\"metrics\"");
+		api_error(ctx, 401, "Unauthorized");
+		return;
+	}
+
 	if (cfg.mode == CONFIG_MODE_SERVER) {
 		metrics_gauge_set(METRIC_DB_STATUS,
 		    store_ping(&ms) == STORE_OK, "mongodb");
@@ -43,4 +64,25 @@ metrics_get(struct api_ctx *ctx)
 	}
 
 	api_reply_raw(ctx, 200, METRICS_CONTENT_TYPE, text, len);
+}
+
+int
+api_metrics_caller(struct api_ctx *ctx)
+{
+	const char	*t;
+	size_t		len;
+
+	len = strlen(cfg.metrics_token);
+	if (len == 0 || (t = ctx->authorization) == NULL ||
+	    strncasecmp(t, "Bearer ", 7))
+		return (0);
+	t += 7;
+	while (*t == ' ')
+		t++;
+
+	/* Only the length may show: the bytes are compared in fixed time. */
+	if (strlen(t) != len)
+		return (0);
+
+	return (sodium_memcmp(t, cfg.metrics_token, len) == 0);
 }

@@ -2,7 +2,9 @@
  * JSON writer and BSON → JSON conversion (see json.h).
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <sys/types.h>
 
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 
 #include "lib/json.h"
+#include "lib/json_arena.h"
 
 static void	json_check(yajl_gen_status);
 static void	json_number_shortest(struct json *, double);
@@ -150,8 +153,11 @@ json_double(struct json *j, double v)
 		return;
 	}
 
-	/* Whole numbers print like JSON.stringify does: 2500, not 2500.0 */
-	if (v == (double)(int64_t)v && v < 9e15 && v > -9e15) {
+	/*
+	 * Whole numbers print like JSON.stringify does: 2500, not 2500.0.
+	 * The range first: converting a double outside int64_t is undefined.
+	 */
+	if (v < 9e15 && v > -9e15 && v == (double)(int64_t)v) {
 		json_int(j, (int64_t)v);
 		return;
 	}
@@ -464,30 +470,51 @@ json_parse_iso8601(const char *s, int64_t *out)
 	return (0);
 }
 
+/*
+ * The tree's root node is copied to the head of the document, so the
+ * root json_parse() hands out is also the handle that frees it.
+ */
+struct json_doc {
+	struct yajl_val_s	root;
+	struct json_arena	arena;
+};
+
 yajl_val
 json_parse(const char *data, size_t len, char *err, size_t errlen)
 {
-	char		*copy;
-	yajl_val	v;
+	struct json_doc		*doc;
+	yajl_val		v;
 
-	/* yajl_tree_parse() wants a C string; embedded NULs are invalid. */
-	if (memchr(data, '\0', len) != NULL) {
-		(void)snprintf(err, errlen, "invalid character in JSON body");
-		return (NULL);
-	}
-
-	if ((copy = malloc(len + 1)) == NULL) {
+	if ((doc = malloc(sizeof(*doc))) == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
-	memcpy(copy, data, len);
-	copy[len] = '\0';
 
-	err[0] = '\0';
-	v = yajl_tree_parse(copy, err, errlen);
-	free(copy);
+	json_arena_init(&doc->arena, NULL, 0);
+	if ((v = json_arena_parse(&doc->arena, data, len, err,
+	    errlen)) == NULL) {
+		json_arena_reset(&doc->arena);
+		free(doc);
+		return (NULL);
+	}
 
-	return (v);
+	/* Nothing in the tree points at the root: a copy is the same. */
+	doc->root = *v;
+
+	return (&doc->root);
+}
+
+void
+json_tree_free(yajl_val v)
+{
+	struct json_doc		*doc;
+
+	if (v == NULL)
+		return;
+
+	doc = (struct json_doc *)v;
+	json_arena_reset(&doc->arena);
+	free(doc);
 }
 
 yajl_val

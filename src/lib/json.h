@@ -70,8 +70,17 @@ void		json_bson_doc(struct json *, const bson_t *,
 void		json_iso8601(int64_t, char *, size_t);
 int		json_parse_iso8601(const char *, int64_t *);
 
-/* Readers over a parsed tree. */
+/*
+ * The one parser for every JSON the server reads: json_arena_parse()
+ * (nesting bounded by JSON_ARENA_DEPTH, NUL in strings refused) into a
+ * tree of its own, which json_tree_free() gives back whole, without
+ * recursion. Never pass such a tree to yajl_tree_free(). NULL and a
+ * message in err when the text is refused.
+ */
 yajl_val	json_parse(const char *, size_t, char *, size_t);
+void		json_tree_free(yajl_val);
+
+/* Readers over a parsed tree. */
 yajl_val	json_get(yajl_val, const char *);
 const char	*json_get_str(yajl_val, const char *);
 

@@ -41,7 +41,7 @@ struct jt_ctx {
 	yajl_val		root;
 	struct jt_open		stack[JSON_ARENA_DEPTH];
 	int			depth;
-	int			too_deep;
+	int			error;		/* a refusal of ours */
 };
 
 static void	*arena_alloc(struct json_arena *, size_t);
@@ -51,6 +51,7 @@ static void	arena_free(void *, void *);
 
 static yajl_val	jt_node(struct jt_ctx *, yajl_type);
 static char	*jt_strdup(struct jt_ctx *, const void *, size_t);
+static char	*jt_text(struct jt_ctx *, const unsigned char *, size_t);
 static int	jt_add(struct jt_ctx *, yajl_val);
 static int	jt_open(struct jt_ctx *, yajl_type);
 static int	jt_close(void *);
@@ -128,7 +129,9 @@ json_arena_parse(struct json_arena *a, const char *text, size_t len,
 
 	if (errlen > 0)
 		err[0] = '\0';
+	a->error = JSON_ARENA_OK;
 	if ((h = yajl_alloc(&jt_callbacks, &afs, &ctx)) == NULL) {
+		a->error = JSON_ARENA_ENOMEM;
 		(void)snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
@@ -138,15 +141,27 @@ json_arena_parse(struct json_arena *a, const char *text, size_t len,
 		st = yajl_complete_parse(h);
 
 	if (st != yajl_status_ok) {
-		if (ctx.too_deep) {
+		switch (ctx.error) {
+		case JSON_ARENA_EDEPTH:
 			(void)snprintf(err, errlen, "JSON nested too deeply");
-		} else {
+			break;
+		case JSON_ARENA_ENUL:
+			(void)snprintf(err, errlen,
+			    "JSON strings must not contain NUL (\\u0000)");
+			break;
+		case JSON_ARENA_ENOMEM:
+			(void)snprintf(err, errlen, "out of memory");
+			break;
+		default:
+			ctx.error = JSON_ARENA_ESYNTAX;
 			msg = yajl_get_error(h, 0, NULL, 0);
 			(void)snprintf(err, errlen, "%s",
 			    msg != NULL ? (const char *)msg : "invalid JSON");
 			if (msg != NULL)
 				yajl_free_error(h, msg);
+			break;
 		}
+		a->error = ctx.error;
 		yajl_free(h);
 		return (NULL);
 	}
@@ -239,8 +254,10 @@ jt_node(struct jt_ctx *ctx, yajl_type type)
 {
 	yajl_val	v;
 
-	if ((v = arena_alloc(ctx->a, sizeof(*v))) == NULL)
+	if ((v = arena_alloc(ctx->a, sizeof(*v))) == NULL) {
+		ctx->error = JSON_ARENA_ENOMEM;
 		return (NULL);
+	}
 	memset(v, 0, sizeof(*v));
 	v->type = type;
 
@@ -252,12 +269,26 @@ jt_strdup(struct jt_ctx *ctx, const void *s, size_t len)
 {
 	char		*p;
 
-	if ((p = arena_alloc(ctx->a, len + 1)) == NULL)
+	if ((p = arena_alloc(ctx->a, len + 1)) == NULL) {
+		ctx->error = JSON_ARENA_ENOMEM;
 		return (NULL);
+	}
 	memcpy(p, s, len);
 	p[len] = '\0';
 
 	return (p);
+}
+
+/* A string or key: as C strings they would end at a NUL, so refuse it. */
+static char *
+jt_text(struct jt_ctx *ctx, const unsigned char *s, size_t len)
+{
+	if (memchr(s, '\0', len) != NULL) {
+		ctx->error = JSON_ARENA_ENUL;
+		return (NULL);
+	}
+
+	return (jt_strdup(ctx, s, len));
 }
 
 /* Links v into the open container (or makes it the root). */
@@ -289,8 +320,10 @@ jt_add(struct jt_ctx *ctx, yajl_val v)
 			    cap * sizeof(char *));
 			vals = arena_realloc(ctx->a, c->u.object.values,
 			    cap * sizeof(yajl_val));
-			if (keys == NULL || vals == NULL)
+			if (keys == NULL || vals == NULL) {
+				ctx->error = JSON_ARENA_ENOMEM;
 				return (0);
+			}
 			c->u.object.keys = keys;
 			c->u.object.values = vals;
 			o->cap = cap;
@@ -306,8 +339,10 @@ jt_add(struct jt_ctx *ctx, yajl_val v)
 		cap = o->cap ? o->cap * 2 : 4;
 		vals = arena_realloc(ctx->a, c->u.array.values,
 		    cap * sizeof(yajl_val));
-		if (vals == NULL)
+		if (vals == NULL) {
+			ctx->error = JSON_ARENA_ENOMEM;
 			return (0);
+		}
 		c->u.array.values = vals;
 		o->cap = cap;
 	}
@@ -322,7 +357,7 @@ jt_open(struct jt_ctx *ctx, yajl_type type)
 	yajl_val	v;
 
 	if (ctx->depth == JSON_ARENA_DEPTH) {
-		ctx->too_deep = 1;
+		ctx->error = JSON_ARENA_EDEPTH;
 		return (0);
 	}
 
@@ -424,7 +459,7 @@ jt_string(void *arg, const unsigned char *s, size_t len)
 
 	if ((v = jt_node(ctx, yajl_t_string)) == NULL)
 		return (0);
-	if ((v->u.string = jt_strdup(ctx, s, len)) == NULL)
+	if ((v->u.string = jt_text(ctx, s, len)) == NULL)
 		return (0);
 
 	return (jt_add(ctx, v));
@@ -445,7 +480,7 @@ jt_map_key(void *arg, const unsigned char *s, size_t len)
 	if (ctx->depth == 0)
 		return (0);
 	o = &ctx->stack[ctx->depth - 1];
-	if ((o->key = jt_strdup(ctx, s, len)) == NULL)
+	if ((o->key = jt_text(ctx, s, len)) == NULL)
 		return (0);
 
 	return (1);

@@ -5,7 +5,8 @@
  * the caller owns. Parsing a socket event's arguments then costs no
  * malloc and no free: yajl_tree_parse() makes a dozen of each.
  *
- * The first block is the caller's storage (a static or stack array);
+ * The first block is the caller's storage (a static or stack array,
+ * or none: NULL and 0);
  * when a document outgrows it, further blocks come from the heap until
  * json_arena_reset(). Trees live until the next reset: never pass them
  * to yajl_tree_free(). Pure C: no Kore, unit-tested on its own.
@@ -22,6 +23,13 @@
 /* Deeper documents are refused (as the Socket.IO codec refuses them). */
 #define JSON_ARENA_DEPTH	64
 
+/* Why the last json_arena_parse() failed (json_arena.error). */
+#define JSON_ARENA_OK		0
+#define JSON_ARENA_ESYNTAX	1	/* not one JSON value */
+#define JSON_ARENA_EDEPTH	2	/* deeper than JSON_ARENA_DEPTH */
+#define JSON_ARENA_ENUL		3	/* a string or key holds \u0000 */
+#define JSON_ARENA_ENOMEM	4
+
 struct json_arena_block;
 
 struct json_arena {
@@ -32,6 +40,7 @@ struct json_arena {
 	size_t			used;
 	void			*last;		/* the newest allocation */
 	struct json_arena_block	*blocks;	/* heap blocks, newest first */
+	int			error;		/* JSON_ARENA_E*, or 0 */
 };
 
 void		json_arena_init(struct json_arena *, void *, size_t);
@@ -40,7 +49,11 @@ void		json_arena_reset(struct json_arena *);
 
 /*
  * Parses exactly one JSON value of len bytes (no NUL needed). Returns
- * the tree, or NULL with a message in err.
+ * the tree, or NULL with a message in err and the reason in a->error.
+ *
+ * Every reader of a tree takes its strings as C strings, so a string
+ * or key that decodes to a NUL ("a\u0000b") is refused rather than
+ * silently cut at the NUL.
  */
 yajl_val	json_arena_parse(struct json_arena *, const char *, size_t,
 		    char *, size_t);

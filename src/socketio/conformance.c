@@ -110,11 +110,11 @@ test_connect(struct sio_socket *s, const char *auth, size_t len)
 	v = json_parse(auth, len, err, sizeof(err));
 	if (v != NULL && (refuse = json_get_str(v, "refuse")) != NULL) {
 		sio_reject(s, refuse, "{\"reason\":\"refused by test\"}", 28);
-		yajl_tree_free(v);
+		json_tree_free(v);
 		return;
 	}
 	if (v != NULL)
-		yajl_tree_free(v);
+		json_tree_free(v);
 
 	main_connect(s, auth, len);
 }

@@ -270,7 +270,7 @@ sio_reject(struct sio_socket *s, const char *message, const char *data,
 	    (v = json_parse(data, len, err, sizeof(err))) != NULL) {
 		json_key(&j, "data");
 		json_yajl(&j, v);
-		yajl_tree_free(v);
+		json_tree_free(v);
 	}
 	json_obj_close(&j);
 	d = json_data(&j, &dlen);

@@ -246,3 +246,16 @@ export async function startFails(env) {
   }
   return r.message;
 }
+
+// The pids of the server's Kore workers, sorted: the children of the
+// Kore parent (KORE_PID, exported by scripts/test). A worker that died is
+// restarted under a new pid.
+export function workerPids() {
+  const parent = process.env.KORE_PID;
+  if (!parent) throw new Error('KORE_PID is not set (scripts/test exports it)');
+  const kids = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
+    .trim().split(/\s+/).filter(Boolean);
+  return kids.filter((p) => {
+    try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('[wrk'); } catch { return false; }
+  }).map(Number).sort((a, b) => a - b);
+}

@@ -57,7 +57,7 @@ function value(samples, name, labels = {}) {
 function scrapeFresh() {
   return new Promise((resolve, reject) => {
     const req = http.get(`${BASE}/api/metrics`, { agent: false,
-      headers: { connection: 'close' } }, (res) => {
+      headers: { connection: 'close', authorization: `Bearer ${process.env.METRICS_TOKEN}` } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { body += d; });

@@ -7,6 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { api, newUser, sleep } from './helpers.mjs';
 
 const RUN = process.env.LNK_TEST_RUN;
+// Health details (which check is down) are for the metrics token only.
+const DETAILS = { token: process.env.METRICS_TOKEN };
 
 function stop(pid) {
   try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
@@ -30,7 +32,7 @@ async function until(fn, ms = 20000) {
 }
 
 test('health: everything up is 200 ok with both checks', async () => {
-  const r = await api('GET', '/api/health');
+  const r = await api('GET', '/api/health', DETAILS);
   assert.equal(r.status, 200);
   assert.equal(r.body.status, 'ok');
   assert.equal(r.body.info.mongodb.status, 'up');
@@ -39,7 +41,7 @@ test('health: everything up is 200 ok with both checks', async () => {
   for (const p of ['/api/health/ready', '/api/health/live', '/api/health/database', '/api/health/redis']) {
     assert.equal((await api('GET', p)).status, 200, p);
   }
-  const s = await api('GET', '/api/health/status');
+  const s = await api('GET', '/api/health/status', DETAILS);
   assert.equal(s.body.status, 'ok');
   assert.equal(typeof s.body.uptime, 'number');
   assert.match(s.body.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -50,7 +52,7 @@ test('fix 17: Redis down is 200 "degraded", and the API keeps working', async ()
   stop(process.env.REDIS_PID);
   try {
     const r = await until(async () => {
-      const h = await api('GET', '/api/health');
+      const h = await api('GET', '/api/health', DETAILS);
       return h.body.status === 'degraded' ? h : null;
     });
     assert.equal(r.status, 200);
@@ -75,7 +77,7 @@ test('fix 17: database down is 503 with the same shape, then 200 again without a
   stop(process.env.FERRETDB_PID);
   try {
     const r = await until(async () => {
-      const h = await api('GET', '/api/health');
+      const h = await api('GET', '/api/health', DETAILS);
       return h.status === 503 ? h : null;
     });
     assert.equal(r.body.status, 'error');

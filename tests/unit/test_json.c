@@ -6,11 +6,13 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "lib/json.h"
+#include "lib/json_arena.h"
 
 static const char *
 out(struct json *j)
@@ -46,8 +48,11 @@ test_doubles_are_shortest(void **state)
 	json_double(&j, 0.1);
 	json_double(&j, 2500.0);
 	json_double(&j, 48.8566);
+	/* Outside int64_t: never converted (found by fuzz_body). */
+	json_double(&j, -3e22);
+	json_double(&j, 1e300);
 	json_arr_close(&j);
-	assert_string_equal(out(&j), "[0.1,2500,48.8566]");
+	assert_string_equal(out(&j), "[0.1,2500,48.8566,-3e+22,1e+300]");
 	json_free(&j);
 }
 
@@ -102,7 +107,96 @@ test_parse_rejects_garbage(void **state)
 	v = json_parse("{\"a\":\"x\",\"a\":\"y\"}", 17, err, sizeof(err));
 	assert_non_null(v);
 	assert_string_equal(json_get_str(v, "a"), "y");
-	yajl_tree_free(v);
+	json_tree_free(v);
+}
+
+/* n copies of open, then n of close (close may be empty). */
+static char *
+nested(const char *open, const char *close, size_t n, size_t *len)
+{
+	size_t		ol, cl, i;
+	char		*s, *p;
+
+	ol = strlen(open);
+	cl = strlen(close);
+	*len = n * (ol + cl);
+	s = malloc(*len + 1);
+	assert_non_null(s);
+	p = s;
+	for (i = 0; i < n; i++, p += ol)
+		memcpy(p, open, ol);
+	for (i = 0; i < n; i++, p += cl)
+		memcpy(p, close, cl);
+	*p = '\0';
+
+	return (s);
+}
+
+/*
+ * Security review item 1: the bodies that killed a worker (a stack
+ * overflow in yajl_tree_free) are refused at the depth limit, and the
+ * deepest document allowed is parsed and freed.
+ */
+static void
+test_item1_deep_documents_refused(void **state)
+{
+	char		err[128], *s;
+	size_t		len;
+	yajl_val	v;
+
+	s = nested("[", "]", 300000, &len);
+	assert_null(json_parse(s, len, err, sizeof(err)));
+	assert_string_equal(err, "JSON nested too deeply");
+	free(s);
+
+	/* Unfinished, as sent: `{"a":` 170,000 times. */
+	s = nested("{\"a\":", "", 170000, &len);
+	assert_null(json_parse(s, len, err, sizeof(err)));
+	assert_string_equal(err, "JSON nested too deeply");
+	free(s);
+
+	s = nested("{\"a\":", "}", 10000, &len);
+	assert_null(json_parse(s, len, err, sizeof(err)));
+	free(s);
+
+	s = nested("[", "]", JSON_ARENA_DEPTH, &len);
+	v = json_parse(s, len, err, sizeof(err));
+	assert_non_null(v);
+	assert_true(YAJL_IS_ARRAY(v));
+	json_tree_free(v);
+	free(s);
+}
+
+/* Security review item 9: "a\u0000b" is refused, never cut to "a". */
+static void
+test_item9_nul_in_strings_refused(void **state)
+{
+	char		err[128];
+	const char	*bad[] = {
+		"{\"content\":\"a\\u0000b\"}",
+		"{\"metadata\":{\"fileUrl\":\"/upload/x\\u0000.png\"}}",
+		"{\"a\\u0000b\":1}",
+		"[\"\\u0000\"]",
+		NULL
+	};
+	yajl_val	v;
+	int		i;
+
+	for (i = 0; bad[i] != NULL; i++) {
+		assert_null(json_parse(bad[i], strlen(bad[i]), err,
+		    sizeof(err)));
+		assert_string_equal(err,
+		    "JSON strings must not contain NUL (\\u0000)");
+	}
+
+	/* A raw NUL byte is no JSON at all. */
+	assert_null(json_parse("\"a\0b\"", 5, err, sizeof(err)));
+
+	/* Other escaped control characters are kept for the caller. */
+	v = json_parse("[\"a\\u0001b\"]", 12, err, sizeof(err));
+	assert_non_null(v);
+	assert_string_equal(v->u.array.values[0]->u.string, "a\001b");
+	json_tree_free(v);
 }
 
 int
@@ -114,6 +208,8 @@ main(void)
 		cmocka_unit_test(test_bson_oid_date_and_id_copy),
 		cmocka_unit_test(test_iso8601_round_trip),
 		cmocka_unit_test(test_parse_rejects_garbage),
+		cmocka_unit_test(test_item1_deep_documents_refused),
+		cmocka_unit_test(test_item9_nul_in_strings_refused),
 	};
 
 	return (cmocka_run_group_tests_name("json", tests, NULL, NULL));

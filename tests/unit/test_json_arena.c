@@ -136,8 +136,30 @@ test_errors(void **state)
 		deep[65 + i] = ']';
 	assert_null(json_arena_parse(&a, deep, 130, err, sizeof(err)));
 	assert_string_equal(err, "JSON nested too deeply");
+	assert_int_equal(a.error, JSON_ARENA_EDEPTH);
 	assert_non_null(json_arena_parse(&a, deep + 1, 128, err,
 	    sizeof(err)));
+	assert_int_equal(a.error, JSON_ARENA_OK);
+	assert_null(json_arena_parse(&a, "[1,]", 4, err, sizeof(err)));
+	assert_int_equal(a.error, JSON_ARENA_ESYNTAX);
+	json_arena_reset(&a);
+}
+
+/* Security review item 9: a string or key decoding to NUL is refused. */
+static void
+test_item9_nul_refused(void **state)
+{
+	struct json_arena	a;
+	u_int8_t		storage[1024];
+	char			err[128];
+	const char		*s = "[{\"content\":\"a\\u0000b\"}]";
+	const char		*k = "[{\"a\\u0000\":1}]";
+
+	json_arena_init(&a, storage, sizeof(storage));
+	assert_null(json_arena_parse(&a, s, strlen(s), err, sizeof(err)));
+	assert_int_equal(a.error, JSON_ARENA_ENUL);
+	assert_null(json_arena_parse(&a, k, strlen(k), err, sizeof(err)));
+	assert_int_equal(a.error, JSON_ARENA_ENUL);
 	json_arena_reset(&a);
 }
 
@@ -185,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_lookups_and_numbers),
 		cmocka_unit_test(test_no_nul_needed),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_item9_nul_refused),
 		cmocka_unit_test(test_outgrows_storage),
 	};
 

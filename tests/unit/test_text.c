@@ -116,7 +116,7 @@ convert(const char *json, int *rc, char *err, size_t errlen)
 	assert_non_null(v);
 	doc = bson_new();
 	*rc = jsonbson_append(doc, "metadata", v, err, errlen);
-	yajl_tree_free(v);
+	json_tree_free(v);
 	return (doc);
 }
 
