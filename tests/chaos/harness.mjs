@@ -294,6 +294,10 @@ export async function runScenario(opts) {
 
   const ctx = {
     t0,
+    base,
+    // The clients: {user, socket, transport ('websocket', 'polling',
+    // 'polling+websocket'), ...}, for faults that pick their victim.
+    clients,
     at: (ms) => sleep(Math.max(0, t0 + ms - now())),
     fault(label, start, end = start) { faults.push({ label, start, end }); log(`fault: ${label}`); },
     note(text) { notes.push(text); log(text); },

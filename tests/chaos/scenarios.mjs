@@ -40,18 +40,52 @@ export async function killWorker(server, id) {
   return { at, pid: victim.pid, respawnMs: Date.now() - at };
 }
 
-// Worker kill x2: worker ids[0] at `first`, worker ids[1] `gap` later;
-// Kore respawns each under the same id. The same worker twice ([1, 1])
-// leaves the clients of the other connected the whole time (the live
-// delivery check has someone to check) and restarts one id twice (Kore's
-// parent then delivers each message to it once more per restart: the
-// peer layer must drop two copies); [1, 2] kills each worker once, and
-// every client loses its socket.
-export function workerKill(server, { first = 8000, gap = 10000, ids = [1, 1] } = {}) {
+// The worker pid holding each websocket-only client's connection (ss(8);
+// such a client's Engine.IO session lives on the worker that accepted it).
+async function websocketPids(clients, base) {
+  const port = new URL(base).port;
+  const out = await new Promise((resolve) => {
+    execFile('ss', ['-tnpH', 'state', 'established', `( sport = :${port} )`], (err, stdout) => resolve(err ? '' : stdout));
+  });
+  const byLocal = new Map();
+  for (const line of out.split('\n')) {
+    const m = /:(\d+)\s+\S+:(\d+)\s.*pid=(\d+)/.exec(line);
+    if (m && m[1] === port) byLocal.set(Number(m[2]), Number(m[3]));
+  }
+  const pids = [];
+  for (const c of clients) {
+    const t = c.socket.connected && c.transport === 'websocket' && c.socket.io.engine.transport;
+    const local = t && t.ws && t.ws._socket && t.ws._socket.localPort;
+    if (local && byLocal.has(local)) pids.push(byLocal.get(local));
+  }
+  return pids;
+}
+
+// Worker kill x2: ids[0] at `first`, ids[1] `gap` later; Kore respawns
+// each under the same id. An id is a number, 'fewer' (the worker holding
+// fewer of the websocket-only clients: those on the other stay connected
+// through both kills, so the live delivery check has clients to check)
+// or 'same' (the id killed before: one id restarted twice, and Kore's
+// parent then delivers each message to it once more per restart, copies
+// the peer layer must drop). [1, 2] kills each worker once: every client
+// loses its socket.
+export function workerKill(server, { first = 8000, gap = 10000, ids = ['fewer', 'same'] } = {}) {
   return async (ctx) => {
-    for (const [n, id] of ids.entries()) {
+    let prev;
+    for (const [n, want] of ids.entries()) {
       await ctx.at(first + n * gap);
+      let id = want;
+      if (want === 'same') id = prev;
+      if (want === 'fewer') {
+        const ws = await websocketPids(ctx.clients, ctx.base);
+        const ws1 = await workers(server);
+        const count = (w) => ws.filter((p) => p === w.pid).length;
+        ws1.sort((a, b) => count(a) - count(b) || a.id - b.id);
+        id = ws1[0].id;
+        ctx.note(`websocket-only clients per worker: ${ws1.map((w) => `wrk ${w.id}: ${count(w)}`).join(', ')}`);
+      }
       const k = await killWorker(server, id);
+      prev = id;
       ctx.fault(`kill #${n + 1}`, k.at, k.at);
       ctx.note(`kill #${n + 1}: worker ${id} (pid ${k.pid}) SIGKILLed at +${((k.at - ctx.t0) / 1000).toFixed(1)} s, respawned in ${k.respawnMs} ms`);
     }
@@ -67,9 +101,9 @@ export const SCENARIOS = [
   },
   {
     key: 'worker-kill',
-    title: 'worker kill x2, the same worker (SIGKILL wrk 1 at 8 s and at 18 s)',
+    title: 'worker kill x2, the same worker (SIGKILL at 8 s and 18 s)',
     trafficMs: 30000,
-    fault: ({ server }) => workerKill(server, { first: 8000, gap: 10000, ids: [1, 1] }),
+    fault: ({ server }) => workerKill(server, { first: 8000, gap: 10000, ids: ['fewer', 'same'] }),
   },
   {
     key: 'worker-kill-both',
