@@ -303,7 +303,8 @@ export async function runScenario(opts) {
     note(text) { notes.push(text); log(text); },
   };
   // /api/health every 500 ms while the traffic runs: its changes go to
-  // the notes (what a load balancer or an operator would have seen).
+  // the notes (what a load balancer or an operator would have seen), at
+  // the time each answer came.
   const health = [];
   let sampling = true;
   const sampler = (async () => {
@@ -316,7 +317,7 @@ export async function runScenario(opts) {
       } catch (e) {
         h = errorKind(e);
       }
-      if (!health.length || health[health.length - 1].h !== h) health.push({ at, h });
+      if (!health.length || health[health.length - 1].h !== h) health.push({ at: now(), h });
       await sleep(Math.max(0, 500 - (now() - at)));
     }
   })();
@@ -453,16 +454,47 @@ export async function runScenario(opts) {
       }
     }
   }
+  const missed = new Set();
   for (const c of stayed) {
     for (const s of acked) {
       if (!s.announced || !c.memberOf.has(s.conv) || c.live.has(s.acked.id)) continue;
+      missed.add(`${c.user.i} ${s.acked.id}`);
       liveMisses += 1;
       if (liveMisses <= 5) {
         problems.push(`live miss: user ${c.user.i} (${c.transport}, never disconnected) did not get ${s.acked.id} (${s.cmid}, seq ${s.acked.seq}, acknowledged ${s.acked.status} at +${((s.acked.at - t0) / 1000).toFixed(1)} s) live`);
       }
     }
   }
+  // A stored message some client that stayed connected got live, every
+  // other member that stayed connected must have got live too (it was
+  // announced to the room). One none of them got live was never
+  // announced: noted with its sends' history (members only get it by a
+  // catch-up, and only notice it is missing when a later message comes).
+  const unannounced = [];
+  for (const r of rows) {
+    const watchers = stayed.filter((c) => c.memberOf.has(r.conv));
+    const got = watchers.filter((c) => c.live.has(r._id));
+    if (!watchers.length) continue;
+    if (!got.length) {
+      unannounced.push(r);
+      continue;
+    }
+    for (const c of watchers) {
+      if (c.live.has(r._id) || missed.has(`${c.user.i} ${r._id}`)) continue;
+      liveMisses += 1;
+      if (liveMisses <= 5) {
+        problems.push(`live miss: user ${c.user.i} (${c.transport}, never disconnected) did not get ${r._id} (seq ${r.seq} of ${r.conv}) live, users ${got.map((x) => x.user.i).join(',')} did`);
+      }
+    }
+  }
   if (liveMisses > 5) problems.push(`live miss: ${liveMisses - 5} more`);
+  const rel = (t) => `+${((t - t0) / 1000).toFixed(1)} s`;
+  for (const r of unannounced.slice(0, 5)) {
+    const sd = sendByCmid.get(r.clientMessageId);
+    notes.push(`never announced: ${r._id} (seq ${r.seq} of ${r.conv}), stored, no member that stayed connected got it live; its sends: ` +
+      (sd ? sd.attempts.map((a) => `${a.channel} ${rel(a.t0)}→${a.t1 ? rel(a.t1) : '?'} ${a.ok ? a.status : a.kind}`).join(', ') : 'none'));
+  }
+  if (unannounced.length > 5) notes.push(`never announced: ${unannounced.length - 5} more`);
   for (const f of foreign.slice(0, 10)) {
     problems.push(`foreign event: user ${f.user} got ${f.event} of ${f.conversationId || `user ${f.userId}`} at +${((f.at - t0) / 1000).toFixed(1)} s`);
   }
@@ -562,6 +594,7 @@ export async function runScenario(opts) {
     missingAtMembers,
     phantoms,
     liveMisses,
+    unannounced: unannounced.length,
     foreign: foreign.length,
     clients: clients.length,
     lostSocket: lostSocket.length,

@@ -44,11 +44,11 @@ export function table(results) {
 
 export function details(results) {
   const out = [];
-  out.push('| scenario | failed attempts (by kind) | retried sends | gave up | clients that lost their socket (disconnect reasons) | caught up | live misses at clients that stayed connected | ack latency p50 / max | verdict |');
-  out.push('|---|---|---|---|---|---|---|---|---|');
+  out.push('| scenario | failed attempts (by kind) | retried sends | gave up | clients that lost their socket (disconnect reasons) | caught up | live misses at clients that stayed connected | never announced | ack latency p50 / max | verdict |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     if (r.error) {
-      out.push(`| ${r.title || r.name} | | | | | | | | harness failed |`);
+      out.push(`| ${r.title || r.name} | | | | | | | | | harness failed |`);
       continue;
     }
     const kinds = Object.entries(r.errorKinds).sort((a, b) => b[1] - a[1])
@@ -62,6 +62,7 @@ export function details(results) {
       `${r.lostSocket} of ${r.clients}${reasons ? ` (${reasons})` : ''}${r.forcedReconnects ? `, ${r.forcedReconnects} told to reconnect` : ''}`,
       String(r.caughtUp),
       String(r.liveMisses),
+      String(r.unannounced),
       `${r.p50AckMs} ms / ${r.maxAckMs} ms`,
       verdict(r),
     ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'));
