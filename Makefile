@@ -4,7 +4,7 @@
 APP	:= $(notdir $(CURDIR))
 SO	:= $(APP).so
 
-.PHONY: all setup build run test unit e2e conformance fuzz bench clean conf \
+.PHONY: all setup build run test unit e2e conformance fuzz bench clean conf chaos \
 	bench-fanout bench-memory bench-thumbnail bench-messages
 
 all: build
@@ -33,6 +33,12 @@ run: setup build
 
 test: setup build
 	@scripts/test
+
+# Fault injection: worker kills, Redis restart, database kill and freeze
+# under chat traffic, one table of what was acknowledged, stored,
+# delivered and lost (scripts/chaos, tests/chaos/).
+chaos: setup build
+	@scripts/chaos
 
 unit:
 	@$(MAKE) -s -C tests/unit run
