@@ -77,6 +77,9 @@ struct commit_conv {
 	struct msg_draft	*first;		/* first and last stored */
 	struct msg_draft	*last;
 	struct oidlist		revive;
+	bson_t			tail;		/* the newest the head missed */
+	int			has_tail;
+	int			moved;		/* the head goes forward */
 	int			attempts;
 	bson_t			after;
 	int			has_after;
@@ -112,7 +115,11 @@ static void	commit_count(struct commit_conv *, const bson_oid_t *,
 		    int64_t);
 static void	commit_tally(struct commit_batch *);
 static void	commit_heads(struct commit_conv *, size_t);
+static void	commit_head_to(struct commit_conv *, int64_t,
+		    const bson_oid_t *, int64_t, const char *);
+static void	commit_head_to_doc(struct commit_conv *, const bson_t *);
 static void	commit_render(struct commit_batch *);
+static void	commit_render_doubt(struct msg_draft *);
 static void	commit_events(struct msg_draft *, struct commit_conv *);
 static void	commit_fail(struct msg_draft *, int, const char *);
 
@@ -310,6 +317,8 @@ commit_run(void *arg)
 			bson_destroy(&cv[i].doc);
 		if (cv[i].has_after)
 			bson_destroy(&cv[i].after);
+		if (cv[i].has_tail)
+			bson_destroy(&cv[i].tail);
 		heads_free(&cv[i].head, 1);
 		oidlist_free(&cv[i].revive);
 	}
@@ -367,7 +376,9 @@ commit_done(void *arg)
 static void
 commit_finish(struct msg_draft *d)
 {
-	if (!TAILQ_EMPTY(&d->ev))
+	if (d->doubt)
+		msg_doubt_add(&d->m.id, &d->ev);
+	else if (!TAILQ_EMPTY(&d->ev))
 		bus_publish(&d->ev);
 	if (d->done != NULL)
 		d->done(d->arg, &d->res);
@@ -631,6 +642,8 @@ commit_store(struct commit_batch *b)
 					    v[k]->res.err,
 					    sizeof(v[k]->res.err), ret,
 					    msg_conv_not_found), NULL);
+				/* Gone mid-write: the insert may land. */
+				v[k]->doubt = ret == STORE_DOWN;
 			}
 			break;
 		}
@@ -668,7 +681,20 @@ commit_collision(struct msg_draft *d, struct msg_draft **v, size_t i,
 			bson_copy_to(&prev, &d->doc);
 			bson_destroy(&prev);
 			d->res.status = 200;
-			commit_number(v, i + 1, n, cc, d->m.seq - 1);
+			/*
+			 * Stored past the head (an insert whose answer was
+			 * lost): the head takes it in, or reads would not
+			 * show what this retry acknowledges.
+			 */
+			if (doc_int(&d->doc, "seq", 0) <= cc->doc_seq) {
+				commit_number(v, i + 1, n, cc, d->m.seq - 1);
+				return (0);
+			}
+			if (msgs_max_seq(&d->conv, cc->doc_seq, &max) !=
+			    STORE_OK)
+				return (-1);
+			commit_lagged(cc, max);
+			commit_number(v, i + 1, n, cc, max);
 			return (0);
 		}
 		if (ret != STORE_NOTFOUND)
@@ -709,6 +735,14 @@ commit_lagged(struct commit_conv *cc, int64_t max)
 		for (i = 0; i < docs.n; i++) {
 			if (doc_oid(docs.docs[i], "senderId", &sender))
 				commit_count(cc, &sender, 1);
+		}
+		/* The newest heads the conversation if the batch stores none. */
+		if (docs.n > 0 && doc_int(docs.docs[docs.n - 1], "seq", 0) ==
+		    max) {
+			if (cc->has_tail)
+				bson_destroy(&cc->tail);
+			bson_copy_to(docs.docs[docs.n - 1], &cc->tail);
+			cc->has_tail = 1;
 		}
 	}
 	doclist_free(&docs);
@@ -785,14 +819,14 @@ commit_heads(struct commit_conv *cv, size_t n)
 
 	for (i = 0, nl = 0; i < n; i++) {
 		cc = &cv[i];
-		if (cc->last == NULL)
+		if (cc->last != NULL)
+			commit_head_to(cc, cc->last->m.seq, &cc->last->m.id,
+			    cc->last->m.now, cc->last->m.content);
+		else if (cc->has_tail)
+			commit_head_to_doc(cc, &cc->tail);
+		else
 			continue;
-		cc->head.seq = cc->last->m.seq;
-		cc->head.last_id = cc->last->m.id;
-		cc->head.last_at = cc->last->m.now;
-		free(cc->head.text);
-		if ((cc->head.text = strdup(cc->last->m.content)) == NULL)
-			abort();
+		cc->moved = 1;
 		if (cc->live)
 			live[nl++] = cc->head;
 	}
@@ -805,7 +839,7 @@ commit_heads(struct commit_conv *cv, size_t n)
 
 	for (i = 0, nd = 0; i < n; i++) {
 		cc = &cv[i];
-		if (cc->last == NULL)
+		if (!cc->moved)
 			continue;
 
 		/* A new message brings a deleted chat back (peer §8.10). */
@@ -843,6 +877,29 @@ commit_heads(struct commit_conv *cv, size_t n)
 }
 
 static void
+commit_head_to(struct commit_conv *cc, int64_t seq, const bson_oid_t *id,
+    int64_t at, const char *text)
+{
+	cc->head.seq = seq;
+	bson_oid_copy(id, &cc->head.last_id);
+	cc->head.last_at = at;
+	free(cc->head.text);
+	if ((cc->head.text = strdup(text != NULL ? text : "")) == NULL)
+		abort();
+}
+
+static void
+commit_head_to_doc(struct commit_conv *cc, const bson_t *msg)
+{
+	bson_oid_t	id;
+
+	if (!doc_oid(msg, "_id", &id))
+		bson_oid_copy(&cc->head.last_id, &id);
+	commit_head_to(cc, doc_int(msg, "seq", 0), &id,
+	    doc_date(msg, "createdAt", 0), doc_str(msg, "content"));
+}
+
+static void
 commit_render(struct commit_batch *b)
 {
 	struct msg_draft	*d;
@@ -851,6 +908,10 @@ commit_render(struct commit_batch *b)
 	char			room[64];
 
 	TAILQ_FOREACH(d, &b->drafts, list) {
+		if (d->doubt) {
+			commit_render_doubt(d);
+			continue;
+		}
 		if (d->held || (d->res.status != 201 && d->res.status != 200))
 			continue;
 		userset_init(&users);
@@ -873,6 +934,25 @@ commit_render(struct commit_batch *b)
 		}
 		userset_free(&users);
 	}
+}
+
+/* What d would have announced; heads moved later recount its sender. */
+static void
+commit_render_doubt(struct msg_draft *d)
+{
+	struct userset		users;
+	struct user_public	me;
+	char			room[64];
+
+	userset_init(&users);
+	msg_caller(&d->user, &me);
+	userset_put(&users, &me);
+	conv_event_room(room, sizeof(room), "conversation", &d->conv);
+	msg_emit_message(&d->ev, room, "new_message", &d->doc, &users,
+	    &d->replies);
+	msg_emit_message(&d->ev, room, "message_received", &d->doc, &users,
+	    &d->replies);
+	userset_free(&users);
 }
 
 /*

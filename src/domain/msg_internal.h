@@ -47,6 +47,7 @@ struct msg_draft {
 	bson_t			doc;		/* as stored */
 	int			has_doc;
 	int			held;		/* its conversation was busy */
+	int			doubt;		/* may be stored (msg_doubt.c) */
 	void			*cc;
 	struct msg_draft	*replay_of;	/* the same send, earlier */
 	struct msg_result	res;
@@ -64,6 +65,8 @@ extern const char	*msg_not_found;
 extern const char	*msg_conv_not_found;
 
 void	msg_draft_free(struct msg_draft *);
+/* msg_doubt.c: announce id's events if it turns out to be stored. */
+void	msg_doubt_add(const bson_oid_t *, struct evq *);
 /* msg_commit() without routing: this worker owns the conversation. */
 void	msg_commit_here(struct msg_draft *, void (*)(void *,
 	    const struct msg_result *), void *);

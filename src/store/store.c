@@ -24,6 +24,7 @@ struct store_index {
 };
 
 static int	store_ensure_index(const struct store_index *);
+static int	store_unavailable(const bson_error_t *);
 static void	store_log(mongoc_log_level_t, const char *, const char *,
 		    void *);
 
@@ -183,10 +184,7 @@ store_coll(int which)
 int
 store_error(const char *what, const bson_error_t *err)
 {
-	if (err->domain == MONGOC_ERROR_SERVER_SELECTION ||
-	    err->domain == MONGOC_ERROR_STREAM ||
-	    (err->domain == MONGOC_ERROR_CLIENT &&
-	    err->code == MONGOC_ERROR_CLIENT_AUTHENTICATE)) {
+	if (store_unavailable(err)) {
 		app_log("store: %s: database unavailable: %s", what,
 		    err->message);
 		return (STORE_DOWN);
@@ -198,6 +196,56 @@ store_error(const char *what, const bson_error_t *err)
 	app_log("store: %s: %s (domain %u, code %u)", what, err->message,
 	    err->domain, err->code);
 	return (STORE_ERROR);
+}
+
+/*
+ * The database is away, not refusing: the driver could not reach it, or
+ * the server says it cannot serve now (MongoDB's retryable states), or
+ * FerretDB lost its backend (it reports that as InternalError, code 1,
+ * with the driver's text: nothing else tells it from a real failure).
+ */
+static int
+store_unavailable(const bson_error_t *err)
+{
+	static const uint32_t	codes[] = {
+		6,	/* HostUnreachable */
+		7,	/* HostNotFound */
+		50,	/* MaxTimeMSExpired */
+		89,	/* NetworkTimeout */
+		91,	/* ShutdownInProgress */
+		189,	/* PrimarySteppedDown */
+		262,	/* ExceededTimeLimit */
+		9001,	/* SocketException */
+		10107,	/* NotWritablePrimary */
+		11600,	/* InterruptedAtShutdown */
+		11602,	/* InterruptedDueToReplStateChange */
+		13435,	/* NotPrimaryNoSecondaryOk */
+		13436,	/* NotPrimaryOrSecondary */
+	};
+	size_t			i;
+
+	if (err->domain == MONGOC_ERROR_SERVER_SELECTION ||
+	    err->domain == MONGOC_ERROR_STREAM ||
+	    (err->domain == MONGOC_ERROR_CLIENT &&
+	    err->code == MONGOC_ERROR_CLIENT_AUTHENTICATE))
+		return (1);
+
+	if (err->domain != MONGOC_ERROR_SERVER &&
+	    err->domain != MONGOC_ERROR_QUERY &&
+	    err->domain != MONGOC_ERROR_COMMAND &&
+	    err->domain != MONGOC_ERROR_COLLECTION &&
+	    err->domain != MONGOC_ERROR_WRITE_CONCERN)
+		return (0);
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		if (err->code == codes[i])
+			return (1);
+	}
+
+	return (err->code == 1 && (strstr(err->message,
+	    "failed to connect to") != NULL || strstr(err->message,
+	    "conn closed") != NULL || strstr(err->message,
+	    "connection refused") != NULL));
 }
 
 int
