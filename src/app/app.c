@@ -19,12 +19,14 @@
 #include <kore/seccomp.h>
 
 #include "app/app.h"
-#include "app/config.h"
-#include "app/job.h"
-#include "app/metrics.h"
-#include "app/peer.h"
 #include "cache/redis.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/job.h"
+#include "core/metrics.h"
+#include "core/peer.h"
 #include "domain/message_service.h"
+#include "http/api.h"
 #include "lib/password.h"
 #include "store/store.h"
 
@@ -41,8 +43,6 @@ static void	app_indexes_retry(void *, u_int64_t);
 
 static int	indexes_ret;
 
-static pthread_mutex_t	log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char		node_id[32];
 
 /*
  * Kore's own filters cover its event loop. Added here: threads (tasks,
@@ -97,6 +97,7 @@ kore_parent_configure(int argc, char **argv)
 	struct kore_server	*srv;
 	char			err[256];
 	u_int8_t		rnd[6];
+	char			node_id[32];
 	size_t			i;
 
 	/* Kore logs with printf under -f; a pipe would duplicate lines. */
@@ -116,13 +117,14 @@ kore_parent_configure(int argc, char **argv)
 	}
 
 	if (cfg.node_id[0] != '\0') {
-		(void)snprintf(node_id, sizeof(node_id), "%s", cfg.node_id);
+		core_set_node_id(cfg.node_id);
 	} else {
 		arc4random_buf(rnd, sizeof(rnd));
 		for (i = 0; i < sizeof(rnd); i++) {
 			(void)snprintf(node_id + i * 2, sizeof(node_id) - i * 2,
 			    "%02x", rnd[i]);
 		}
+		core_set_node_id(node_id);
 	}
 
 	if ((srv = kore_server_lookup("plain")) == NULL) {
@@ -141,7 +143,7 @@ kore_parent_configure(int argc, char **argv)
 	if (cfg.mode == CONFIG_MODE_SERVER)
 		app_mkdirs(cfg.upload_path);
 
-	kore_log(LOG_NOTICE, "lnk-chat node %s (%s mode)", node_id,
+	kore_log(LOG_NOTICE, "lnk-chat node %s (%s mode)", core_node_id(),
 	    cfg.mode == CONFIG_MODE_SERVER ? "server" : "conformance");
 }
 
@@ -177,36 +179,6 @@ kore_worker_teardown(void)
 	rt_worker_teardown();
 	if (cfg.mode == CONFIG_MODE_SERVER)
 		store_cleanup();
-}
-
-int64_t
-app_now_ms(void)
-{
-	struct timespec		ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-void
-app_log(const char *fmt, ...)
-{
-	va_list		ap;
-	char		buf[1024];
-
-	va_start(ap, fmt);
-	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-
-	pthread_mutex_lock(&log_lock);
-	printf("[wrk %u]: %s\n", worker != NULL ? worker->id : 0, buf);
-	pthread_mutex_unlock(&log_lock);
-}
-
-const char *
-app_node_id(void)
-{
-	return (node_id);
 }
 
 /*

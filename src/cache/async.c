@@ -19,9 +19,9 @@
 #include <hiredis.h>
 #include <async.h>
 
-#include "app/app.h"
-#include "app/config.h"
 #include "cache/async.h"
+#include "core/config.h"
+#include "core/core.h"
 
 #define ROLE_PUB		0
 #define ROLE_SUB		1

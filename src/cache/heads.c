@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "cache/heads.h"
 #include "cache/redis.h"
+#include "core/core.h"
 
 #define HEAD_TTL_MS	(2LL * 24 * 3600 * 1000)
 #define DIRTY		"conv:dirty"
@@ -90,7 +90,7 @@ heads_put(const struct conv_head *v, size_t n)
 	if (cache_pipe_begin(&p) == -1)
 		return (-1);
 
-	(void)snprintf(now, sizeof(now), "%lld", (long long)app_now_ms());
+	(void)snprintf(now, sizeof(now), "%lld", (long long)core_now_ms());
 	(void)snprintf(ttl, sizeof(ttl), "%lld", (long long)HEAD_TTL_MS);
 
 	for (i = 0; i < n; i++) {

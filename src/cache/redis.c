@@ -13,9 +13,9 @@
 #include <hiredis.h>
 #include <sodium.h>
 
-#include "app/app.h"
-#include "app/config.h"
 #include "cache/redis.h"
+#include "core/config.h"
+#include "core/core.h"
 
 #define CACHE_TIMEOUT_MS	300
 #define CACHE_RETRY_MS		1000
@@ -187,7 +187,7 @@ cache_ping(int64_t *ms)
 	int64_t		start;
 	int		ok;
 
-	start = app_now_ms();
+	start = core_now_ms();
 	/*
 	 * A health check should see a recovered Redis at once. A connection
 	 * made before Redis restarted fails on first use (and is dropped):
@@ -198,7 +198,7 @@ cache_ping(int64_t *ms)
 		tl_next_try = 0;
 		r = cache_command("PING");
 	}
-	*ms = app_now_ms() - start;
+	*ms = core_now_ms() - start;
 
 	ok = r != NULL && r->type == REDIS_REPLY_STATUS &&
 	    !strcmp(r->str, "PONG");
@@ -228,7 +228,7 @@ cache_ratelimit_many(const char *bucket, const char **ids, size_t n,
 	if (n == 0)
 		return (-1);
 
-	now = app_now_ms() / 1000;
+	now = core_now_ms() / 1000;
 	for (i = 0; i < n; i++) {
 		memset(&rl[i], 0, sizeof(rl[i]));
 		rl[i].limit = limit;
@@ -282,7 +282,7 @@ cache_ratelimit_refund(const char *bucket, const char *id,
 
 	ratelimit_key(key, bucket, id);
 	if (rl->local) {
-		local_refund(key, app_now_ms() / 1000);
+		local_refund(key, core_now_ms() / 1000);
 		return;
 	}
 
@@ -400,7 +400,7 @@ cache_conn(void)
 	if (tl_redis != NULL)
 		return (tl_redis);
 
-	now = app_now_ms();
+	now = core_now_ms();
 	if (now < tl_next_try)
 		return (NULL);
 	tl_next_try = now + CACHE_RETRY_MS;
@@ -418,7 +418,7 @@ cache_conn(void)
 	if (cfg.redis_password[0] != '\0') {
 		r = redisCommand(tl_redis, "AUTH %s", cfg.redis_password);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			app_log("redis: AUTH failed");
+			core_log("redis: AUTH failed");
 			if (r != NULL)
 				freeReplyObject(r);
 			cache_drop();

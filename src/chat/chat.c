@@ -21,10 +21,10 @@
 
 #include <kore/kore.h>
 
-#include "app/app.h"
-#include "app/config.h"
-#include "app/job.h"
 #include "chat/chat.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/job.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
 #include "http/guard.h"
@@ -40,7 +40,7 @@ struct chat_connect_job {
 	u_int64_t		sock;
 	char			*token;
 	int			status;
-	struct api_user		user;
+	struct dom_caller		user;
 	int64_t			exp;
 	struct oidlist		rooms;
 	struct chat_admit	admit;
@@ -115,7 +115,7 @@ chat_client_of(struct sio_socket *s)
 }
 
 void
-chat_user_of(const struct chat_client *c, struct api_user *u)
+chat_user_of(const struct chat_client *c, struct dom_caller *u)
 {
 	memset(u, 0, sizeof(*u));
 	bson_oid_copy(&c->user->oid, &u->oid);
@@ -142,7 +142,7 @@ chat_connect(struct sio_socket *s, const char *auth, size_t len)
 
 	/* Refuse forged, expired or refresh tokens without a DB trip. */
 	ret = token_verify(cfg.jwt_secret, token, TOKEN_ACCESS,
-	    app_now_ms() / 1000, &claims);
+	    core_now_ms() / 1000, &claims);
 	if (ret != TOKEN_OK) {
 		chat_reject(s, "Unauthorized", ret == TOKEN_EXPIRED ?
 		    "token expired" :
@@ -161,7 +161,7 @@ chat_connect(struct sio_socket *s, const char *auth, size_t len)
 	job->sock = sio_socket_id(s);
 	oidlist_init(&job->rooms);
 	chat_admit_init(&job->admit, claims.uid, sio_socket_sid(s),
-	    app_now_ms());
+	    core_now_ms());
 	if (job_start(chat_connect_run, chat_connect_done, job) == -1) {
 		chat_reject(s, "Service unavailable", "server busy");
 		chat_admit_free(&job->admit);
@@ -261,7 +261,7 @@ chat_expire_tokens(void)
 	struct sio_socket	*s;
 	int64_t			now;
 
-	now = app_now_ms() / 1000;
+	now = core_now_ms() / 1000;
 	for (c = TAILQ_FIRST(&chat_clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, list);
 		if (c->exp > now)

@@ -22,7 +22,9 @@
 
 #include <bson/bson.h>
 
-#include "http/api.h"
+#include "domain/caller.h"
+#include "domain/events.h"
+#include "lib/json.h"
 #include "store/doclist.h"
 
 struct sio_socket;
@@ -105,7 +107,7 @@ void	chat_tick(u_int64_t);
 /* chat.c */
 struct chat_client	*chat_client_of(struct sio_socket *);
 void			chat_user_of(const struct chat_client *,
-			    struct api_user *);
+			    struct dom_caller *);
 
 /*
  * Room names: "conversation:<24 hex>" and "user:<24 hex>". The buffer
@@ -119,7 +121,7 @@ void	chat_user_room(char *, const char *);
 void			chat_users_init(void);
 struct chat_user	*chat_user_find(const char *);
 void			chat_user_attach(struct chat_client *,
-			    const struct api_user *);
+			    const struct dom_caller *);
 void			chat_user_detach(struct chat_client *);
 void			chat_users_check(u_int64_t);
 /* Ends every local socket of the user (its account is gone). */

@@ -16,14 +16,14 @@
 
 #include <kore/kore.h>
 
-#include "app/app.h"
-#include "app/job.h"
-#include "app/metrics.h"
 #include "chat/chat.h"
+#include "core/core.h"
+#include "core/job.h"
+#include "core/metrics.h"
 #include "domain/conversation_service.h"
 #include "domain/events.h"
 #include "domain/message_service.h"
-#include "http/valid.h"
+#include "lib/valid.h"
 #include "lib/json.h"
 #include "lib/json_arena.h"
 #include "socketio/sio.h"
@@ -37,7 +37,7 @@ struct chat_op {
 	u_int64_t		sock;
 	int			has_ack;
 	u_int64_t		ack_id;
-	struct api_user		user;
+	struct dom_caller		user;
 	char			*args;
 	size_t			args_len;
 	bson_oid_t		conv;
@@ -186,7 +186,7 @@ event_send(struct sio_socket *s, const struct sio_event *ev)
 {
 	struct msg_input	in;
 	struct msg_draft	*draft;
-	struct api_user		user;
+	struct dom_caller		user;
 	struct chat_op		*op;
 	yajl_val		p;
 	bson_oid_t		cid;

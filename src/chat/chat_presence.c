@@ -30,13 +30,13 @@
 
 #include <kore/kore.h>
 
-#include "app/app.h"
-#include "app/config.h"
-#include "app/job.h"
-#include "app/metrics.h"
 #include "cache/async.h"
 #include "cache/presence.h"
 #include "chat/chat.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/job.h"
+#include "core/metrics.h"
 #include "lib/json.h"
 #include "socketio/bus.h"
 #include "store/conversations.h"
@@ -148,7 +148,7 @@ chat_admit_run(struct chat_admit *a)
 	/* Redis down: only this worker's sockets can be counted. */
 	if (a->result == 1 ||
 	    (a->result == PRESENCE_DOWN && a->local_online == 0)) {
-		a->when = app_now_ms();
+		a->when = core_now_ms();
 		presence_partners(&a->oid, &a->partners);
 	}
 }
@@ -258,7 +258,7 @@ chat_presence_tick(u_int64_t now)
 	 */
 	if (worker->id == 1 && !sweeping && now >= sweep_next &&
 	    now - redis_back >= PRESENCE_REFRESH_MS)
-		sweep_start(app_now_ms());
+		sweep_start(core_now_ms());
 }
 
 /*
@@ -472,7 +472,7 @@ presence_start(const char *uid, const char *sid, const bson_oid_t *oid,
 	memcpy(job->uid, uid, sizeof(job->uid));
 	(void)snprintf(job->sid, sizeof(job->sid), "%s", sid);
 	bson_oid_copy(oid, &job->oid);
-	job->now = app_now_ms();
+	job->now = core_now_ms();
 	job->local_others = local_others;
 	oidlist_init(&job->partners);
 
@@ -596,7 +596,7 @@ refresh_start(void)
 		i++;
 	}
 	job->n = n;
-	job->now = app_now_ms();
+	job->now = core_now_ms();
 
 	refreshing = 1;
 	if (job_start(refresh_run, refresh_done, job) == -1)

@@ -30,8 +30,8 @@
 
 #include <kore/kore.h>
 
-#include "app/job.h"
 #include "chat/chat.h"
+#include "core/job.h"
 #include "domain/events.h"
 #include "socketio/sio.h"
 #include "store/doclist.h"
@@ -92,7 +92,7 @@ chat_user_find(const char *hex)
 }
 
 void
-chat_user_attach(struct chat_client *c, const struct api_user *au)
+chat_user_attach(struct chat_client *c, const struct dom_caller *au)
 {
 	struct chat_user	*u;
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
-#include "app/job.h"
 #include "cache/heads.h"
+#include "core/core.h"
+#include "core/job.h"
 #include "domain/conv_checkpoint.h"
 #include "domain/conv_lock.h"
 #include "domain/conv_state.h"
@@ -54,7 +54,7 @@ ckpt_run(void *arg)
 	size_t			n, i, k;
 
 	(void)arg;
-	now = app_now_ms();
+	now = core_now_ms();
 	if (heads_due(now - CKPT_IDLE_MS, now - CKPT_MAXAGE_MS, ids,
 	    CKPT_BATCH, &n) == -1 || n == 0)
 		return;
@@ -95,6 +95,6 @@ ckpt_write(struct conv_head *h)
 	else if (ret == STORE_NOTFOUND)
 		(void)heads_drop(&h->id);	/* the document is newer */
 	else
-		app_log("checkpoint: conversation head not written (%d)",
+		core_log("checkpoint: conversation head not written (%d)",
 		    ret);
 }

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "app/app.h"
 #include "cache/redis.h"
+#include "core/core.h"
 #include "domain/conv_lock.h"
 
 #define HELD_SLOTS	256
@@ -60,20 +60,20 @@ conv_lock(const bson_oid_t *conv, struct conv_lock *l)
 	int64_t		deadline;
 
 	/* One deadline for both parts: waiting in-process counts too. */
-	deadline = app_now_ms() + CONV_LOCK_WAIT_MS;
+	deadline = core_now_ms() + CONV_LOCK_WAIT_MS;
 	bson_oid_init(&tok, NULL);
 	bson_oid_to_string(&tok, hex);
 	lock_prepare(conv, l, hex);
 
 	if (local_take(conv, deadline) == -1) {
-		app_log("conv_lock: %s busy in this worker for %d ms", l->key,
+		core_log("conv_lock: %s busy in this worker for %d ms", l->key,
 		    CONV_LOCK_WAIT_MS);
 		return (-1);
 	}
 	l->local = 1;
 
 	if (remote_take(l, deadline) == -1) {
-		app_log("conv_lock: %s still held after %d ms", l->key,
+		core_log("conv_lock: %s still held after %d ms", l->key,
 		    CONV_LOCK_WAIT_MS);
 		local_give(conv);
 		l->local = 0;
@@ -211,7 +211,7 @@ local_take(const bson_oid_t *conv, int64_t deadline)
 
 	(void)pthread_mutex_lock(&table_lock);
 	while (local_held(conv)) {
-		now = app_now_ms();
+		now = core_now_ms();
 		if (deadline == 0 || now >= deadline) {
 			(void)pthread_mutex_unlock(&table_lock);
 			return (-1);
@@ -293,7 +293,7 @@ remote_take(struct conv_lock *l, int64_t deadline)
 			return (0);
 		}
 
-		if (app_now_ms() >= deadline)
+		if (core_now_ms() >= deadline)
 			return (-1);
 		lock_sleep(pause);
 		if (pause < 16)

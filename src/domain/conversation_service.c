@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
-#include "app/metrics.h"
+#include "core/core.h"
+#include "core/metrics.h"
 #include "domain/chat_json.h"
 #include "domain/conv_lock.h"
 #include "domain/conv_state.h"
@@ -25,23 +25,23 @@
 #include "store/store.h"
 #include "store/users.h"
 
-static int	conv_reopen(const struct api_user *, bson_t *, struct json *,
+static int	conv_reopen(const struct dom_caller *, bson_t *, struct json *,
 		    struct evq *, char *, size_t);
-static int	conv_mark(const struct api_user *, const bson_oid_t *,
+static int	conv_mark(const struct dom_caller *, const bson_oid_t *,
 		    const char *, int64_t, bson_t *, char *, size_t);
 static int	conv_load(const bson_oid_t *, const bson_oid_t *, int,
 		    bson_t *, char *, size_t);
 static int	conv_cmp_recent(const void *, const void *);
 static int	conv_partners_named(const struct oidlist *, const char *,
 		    struct oidlist *);
-static int	conv_group_changes(const bson_t *, const struct api_user *,
+static int	conv_group_changes(const bson_t *, const struct dom_caller *,
 		    const struct conv_update_in *, struct oidlist *,
 		    struct oidlist *, struct oidlist *, char *, size_t);
 
 static const char *conv_not_found = "Conversation not found";
 
 int
-conv_create(const struct api_user *u, const struct conv_create_in *in,
+conv_create(const struct dom_caller *u, const struct conv_create_in *in,
     struct json *out, struct evq *ev, char *err, size_t errlen)
 {
 	struct convs_new	c;
@@ -108,7 +108,7 @@ conv_create(const struct api_user *u, const struct conv_create_in *in,
 	c.group_name = in->group ? in->group_name : NULL;
 	c.group_avatar = in->group ? in->group_avatar : NULL;
 	c.admin = in->group ? &u->oid : NULL;
-	c.now = app_now_ms();
+	c.now = core_now_ms();
 
 	ret = convs_insert(&c, &doc);
 	if (ret == STORE_DUP && !in->group) {
@@ -156,7 +156,7 @@ done:
 }
 
 int
-conv_list(const struct api_user *u, const struct conv_list_in *in,
+conv_list(const struct dom_caller *u, const struct conv_list_in *in,
     struct json *out, char *err, size_t errlen)
 {
 	struct convs_query	q;
@@ -272,7 +272,7 @@ done:
 }
 
 int
-conv_get(const struct api_user *u, const bson_oid_t *id, struct json *out,
+conv_get(const struct dom_caller *u, const bson_oid_t *id, struct json *out,
     char *err, size_t errlen)
 {
 	struct userset	users;
@@ -299,7 +299,7 @@ conv_get(const struct api_user *u, const bson_oid_t *id, struct json *out,
 }
 
 int
-conv_update(const struct api_user *u, const bson_oid_t *id,
+conv_update(const struct dom_caller *u, const bson_oid_t *id,
     const struct conv_update_in *in, struct json *out, struct evq *ev,
     char *err, size_t errlen)
 {
@@ -353,7 +353,7 @@ conv_update(const struct api_user *u, const bson_oid_t *id,
 	g.added = &added;
 	g.removed = &removed;
 	g.doc = &doc;
-	g.now = app_now_ms();
+	g.now = core_now_ms();
 
 	if ((ret = convs_update_group(id, &g)) != STORE_OK ||
 	    (ret = conv_state_fresh(id, &after)) != STORE_OK) {
@@ -409,14 +409,14 @@ done_nodoc:
 }
 
 int
-conv_archive(const struct api_user *u, const bson_oid_t *id, int archive,
+conv_archive(const struct dom_caller *u, const bson_oid_t *id, int archive,
     struct evq *ev, char *err, size_t errlen)
 {
 	bson_t		after;
 	char		room[64];
 	int		status;
 
-	status = conv_mark(u, id, "archivedBy", archive ? app_now_ms() : 0,
+	status = conv_mark(u, id, "archivedBy", archive ? core_now_ms() : 0,
 	    &after, err, errlen);
 	if (status != 200)
 		return (status);
@@ -432,14 +432,14 @@ conv_archive(const struct api_user *u, const bson_oid_t *id, int archive,
 }
 
 int
-conv_delete(const struct api_user *u, const bson_oid_t *id, struct evq *ev,
+conv_delete(const struct dom_caller *u, const bson_oid_t *id, struct evq *ev,
     char *err, size_t errlen)
 {
 	bson_t		after;
 	char		room[64], target[64];
 	int		status;
 
-	status = conv_mark(u, id, "deletedBy", app_now_ms(), &after, err,
+	status = conv_mark(u, id, "deletedBy", core_now_ms(), &after, err,
 	    errlen);
 	if (status != 200)
 		return (status);
@@ -459,7 +459,7 @@ conv_delete(const struct api_user *u, const bson_oid_t *id, struct evq *ev,
 }
 
 int
-conv_unread(const struct api_user *u, const bson_oid_t *id, struct json *out,
+conv_unread(const struct dom_caller *u, const bson_oid_t *id, struct json *out,
     char *err, size_t errlen)
 {
 	bson_t		doc;
@@ -572,7 +572,7 @@ conv_event_room(char *buf, size_t len, const char *prefix,
  * (re)joined to its room; only the caller's own sockets are told.
  */
 static int
-conv_reopen(const struct api_user *u, bson_t *doc, struct json *out,
+conv_reopen(const struct dom_caller *u, bson_t *doc, struct json *out,
     struct evq *ev, char *err, size_t errlen)
 {
 	struct conv_lock	lk;
@@ -624,7 +624,7 @@ conv_reopen(const struct api_user *u, bson_t *doc, struct json *out,
 
 /* archivedBy / deletedBy for the caller, under the conversation lock. */
 static int
-conv_mark(const struct api_user *u, const bson_oid_t *id, const char *field,
+conv_mark(const struct dom_caller *u, const bson_oid_t *id, const char *field,
     int64_t at, bson_t *after, char *err, size_t errlen)
 {
 	struct conv_lock	lk;
@@ -693,7 +693,7 @@ conv_emit(struct evq *ev, const char *room, const char *name,
  * computes the new participant list, or the 4xx that forbids it.
  */
 static int
-conv_group_changes(const bson_t *doc, const struct api_user *u,
+conv_group_changes(const bson_t *doc, const struct dom_caller *u,
     const struct conv_update_in *in, struct oidlist *next,
     struct oidlist *added, struct oidlist *removed, char *err, size_t errlen)
 {

@@ -14,7 +14,9 @@
 
 #include <bson/bson.h>
 
-#include "http/api.h"
+#include "domain/caller.h"
+#include "domain/events.h"
+#include "lib/json.h"
 #include "store/doclist.h"
 
 struct evq;
@@ -52,26 +54,26 @@ struct conv_update_in {
 };
 
 /* 201 new, 200 an existing direct conversation (dedupe); out: CONV. */
-int	conv_create(const struct api_user *, const struct conv_create_in *,
+int	conv_create(const struct dom_caller *, const struct conv_create_in *,
 	    struct json *, struct evq *, char *, size_t);
 /* 200 {conversations, pagination}. */
-int	conv_list(const struct api_user *, const struct conv_list_in *,
+int	conv_list(const struct dom_caller *, const struct conv_list_in *,
 	    struct json *, char *, size_t);
 /* 200 CONV with participants and groupAdmin populated. */
-int	conv_get(const struct api_user *, const bson_oid_t *, struct json *,
+int	conv_get(const struct dom_caller *, const bson_oid_t *, struct json *,
 	    char *, size_t);
 /* 200 CONV; 403 not the group admin; 400 on direct conversations. */
-int	conv_update(const struct api_user *, const bson_oid_t *,
+int	conv_update(const struct dom_caller *, const bson_oid_t *,
 	    const struct conv_update_in *, struct json *, struct evq *, char *,
 	    size_t);
 /* 204: archive (1) or unarchive (0) for the caller. */
-int	conv_archive(const struct api_user *, const bson_oid_t *, int,
+int	conv_archive(const struct dom_caller *, const bson_oid_t *, int,
 	    struct evq *, char *, size_t);
 /* 204: hide the conversation for the caller. */
-int	conv_delete(const struct api_user *, const bson_oid_t *, struct evq *,
+int	conv_delete(const struct dom_caller *, const bson_oid_t *, struct evq *,
 	    char *, size_t);
 /* 200 {conversationId, unreadCount}. */
-int	conv_unread(const struct api_user *, const bson_oid_t *,
+int	conv_unread(const struct dom_caller *, const bson_oid_t *,
 	    struct json *, char *, size_t);
 
 /*

@@ -36,7 +36,7 @@ const char	*msg_conv_not_found = "Conversation not found";
  * it the membership memo answers.
  */
 int
-msg_load(const struct api_user *u, const bson_oid_t *mid, bson_t *msg,
+msg_load(const struct dom_caller *u, const bson_oid_t *mid, bson_t *msg,
     bson_t *conv, char *err, size_t errlen)
 {
 	struct convs_members	m;
@@ -72,7 +72,7 @@ msg_load(const struct api_user *u, const bson_oid_t *mid, bson_t *msg,
  * mark_read names both). 200: the caller holds lk.
  */
 int
-msg_lock_load(const struct api_user *u, const bson_oid_t *mid,
+msg_lock_load(const struct dom_caller *u, const bson_oid_t *mid,
     const bson_oid_t *cid, struct conv_lock *lk, bson_t *msg, bson_t *conv,
     char *err, size_t errlen)
 {
@@ -107,7 +107,7 @@ msg_lock_load(const struct api_user *u, const bson_oid_t *mid,
 
 /* out ← MSG (sender and reply populated); ev ← event name, if any. */
 int
-msg_render_one(const struct api_user *u, const bson_t *msg, struct json *out,
+msg_render_one(const struct dom_caller *u, const bson_t *msg, struct json *out,
     struct evq *ev, const char *event, char *err, size_t errlen)
 {
 	struct userset		users;
@@ -236,7 +236,7 @@ msg_emit_read(struct evq *ev, const bson_oid_t *cid, const bson_oid_t *mid,
 }
 
 void
-msg_caller(const struct api_user *u, struct user_public *me)
+msg_caller(const struct dom_caller *u, struct user_public *me)
 {
 	memset(me, 0, sizeof(*me));
 	bson_oid_copy(&u->oid, &me->oid);

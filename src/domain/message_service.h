@@ -35,7 +35,9 @@
 #include <yajl/yajl_tree.h>
 
 #include "cache/redis.h"
-#include "http/api.h"
+#include "domain/caller.h"
+#include "domain/events.h"
+#include "lib/json.h"
 #include "lib/json.h"
 
 struct evq;
@@ -126,7 +128,7 @@ char	*msg_clean_text(struct valid *, const char *, const char *, size_t,
  * Returns 429 when over the limit, else 200. rl is filled for headers
  * (without Redis the worker counts alone: cache/redis.h).
  */
-int	msg_ratelimit(const struct api_user *, struct ratelimit *);
+int	msg_ratelimit(const struct dom_caller *, struct ratelimit *);
 
 /*
  * MSG_PENDING with *draft set: checked, to be handed to msg_commit();
@@ -136,22 +138,22 @@ int	msg_ratelimit(const struct api_user *, struct ratelimit *);
  * names a message this sender already stored there (returned as is,
  * nothing announced). Task thread.
  */
-int	msg_send(const struct api_user *, const bson_oid_t *,
+int	msg_send(const struct dom_caller *, const bson_oid_t *,
 	    const struct msg_input *, struct msg_draft **, char *, size_t);
 /*
  * The same on the worker's loop, from what is in memory only (the
  * membership memo): MSG_SLOW when that is not enough (a reply or a
  * forward to check, a conversation not in the memo).
  */
-int	msg_send_quick(const struct api_user *, const bson_oid_t *,
+int	msg_send_quick(const struct dom_caller *, const bson_oid_t *,
 	    const struct msg_input *, struct msg_draft **, char *, size_t);
-int	msg_send_offer(const struct api_user *, const bson_oid_t *,
+int	msg_send_offer(const struct dom_caller *, const bson_oid_t *,
 	    const char *, const char *, struct msg_input *,
 	    struct msg_draft **, char *, size_t);
-int	msg_send_booking(const struct api_user *, const bson_oid_t *,
+int	msg_send_booking(const struct dom_caller *, const bson_oid_t *,
 	    const struct msg_booking_in *, struct msg_input *,
 	    struct msg_draft **, char *, size_t);
-int	msg_send_location(const struct api_user *, const bson_oid_t *,
+int	msg_send_location(const struct dom_caller *, const bson_oid_t *,
 	    const struct msg_location_in *, struct msg_input *,
 	    struct msg_draft **, char *, size_t);
 
@@ -170,38 +172,38 @@ void	msg_commit_detach(struct msg_draft *);
 void	msg_draft_discard(struct msg_draft *);
 
 /* 200 {messages, pagination}. */
-int	msg_list(const struct api_user *, const bson_oid_t *,
+int	msg_list(const struct dom_caller *, const bson_oid_t *,
 	    const struct msg_list_in *, struct json *, char *, size_t);
 /* 200 [MSG + conversationId populated], newest first. */
-int	msg_search(const struct api_user *, const char *, int64_t,
+int	msg_search(const struct dom_caller *, const char *, int64_t,
 	    struct json *, char *, size_t);
-int	msg_get(const struct api_user *, const bson_oid_t *, struct json *,
+int	msg_get(const struct dom_caller *, const bson_oid_t *, struct json *,
 	    char *, size_t);
 /* 200 MSG; 403 not the sender; 400 older than 24 h. */
-int	msg_edit(const struct api_user *, const bson_oid_t *, const char *,
+int	msg_edit(const struct dom_caller *, const bson_oid_t *, const char *,
 	    struct json *, struct evq *, char *, size_t);
 /* 204; 403 not the sender. Blanks the content everywhere. */
-int	msg_delete(const struct api_user *, const bson_oid_t *, struct evq *,
+int	msg_delete(const struct dom_caller *, const bson_oid_t *, struct evq *,
 	    char *, size_t);
 /* 204: delete for the caller only. */
-int	msg_hide(const struct api_user *, const bson_oid_t *, struct evq *,
+int	msg_hide(const struct dom_caller *, const bson_oid_t *, struct evq *,
 	    char *, size_t);
 /*
  * 204: the caller has read the message and everything before it. conv,
  * when not NULL, must be the message's conversation (socket mark_read
  * names both): 404 otherwise.
  */
-int	msg_read(const struct api_user *, const bson_oid_t *,
+int	msg_read(const struct dom_caller *, const bson_oid_t *,
 	    const bson_oid_t *, struct evq *, char *, size_t);
-int	msg_read_bulk(const struct api_user *, const bson_oid_t *,
+int	msg_read_bulk(const struct dom_caller *, const bson_oid_t *,
 	    const bson_oid_t *, size_t, struct evq *, char *, size_t);
 /* 201 MSG (react) / 200 MSG (unreact); announced as message_updated. */
-int	msg_react(const struct api_user *, const bson_oid_t *, const char *,
+int	msg_react(const struct dom_caller *, const bson_oid_t *, const char *,
 	    struct json *, struct evq *, char *, size_t);
-int	msg_unreact(const struct api_user *, const bson_oid_t *,
+int	msg_unreact(const struct dom_caller *, const bson_oid_t *,
 	    struct json *, struct evq *, char *, size_t);
 /* 200 [{_id, id, messageId, userId: {...}, readAt, ...}]. */
-int	msg_reads(const struct api_user *, const bson_oid_t *, struct json *,
+int	msg_reads(const struct dom_caller *, const bson_oid_t *, struct json *,
 	    char *, size_t);
 
 #endif

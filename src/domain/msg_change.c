@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "cache/heads.h"
+#include "core/core.h"
 #include "domain/conv_lock.h"
 #include "domain/conv_state.h"
 #include "domain/conversation_service.h"
@@ -29,7 +29,7 @@ static int	msg_touch_last(const bson_oid_t *, const bson_t *,
 		    const bson_oid_t *, const char *, int64_t, struct evq *);
 
 int
-msg_edit(const struct api_user *u, const bson_oid_t *mid, const char *content,
+msg_edit(const struct dom_caller *u, const bson_oid_t *mid, const char *content,
     struct json *out, struct evq *ev, char *err, size_t errlen)
 {
 	struct conv_lock	lk;
@@ -44,7 +44,7 @@ msg_edit(const struct api_user *u, const bson_oid_t *mid, const char *content,
 
 	(void)doc_oid(&msg, "conversationId", &cid);
 	(void)doc_oid(&msg, "senderId", &sender);
-	now = app_now_ms();
+	now = core_now_ms();
 
 	if (!bson_oid_equal(&sender, &u->oid))
 		status = dom_fail(err, errlen, 403,
@@ -79,7 +79,7 @@ msg_edit(const struct api_user *u, const bson_oid_t *mid, const char *content,
 }
 
 int
-msg_delete(const struct api_user *u, const bson_oid_t *mid, struct evq *ev,
+msg_delete(const struct dom_caller *u, const bson_oid_t *mid, struct evq *ev,
     char *err, size_t errlen)
 {
 	struct conv_lock	lk;
@@ -106,7 +106,7 @@ msg_delete(const struct api_user *u, const bson_oid_t *mid, struct evq *ev,
 		    "You can only delete your own messages"));
 	}
 
-	now = app_now_ms();
+	now = core_now_ms();
 	seq = doc_int(&msg, "seq", 0);
 
 	/*
@@ -150,7 +150,7 @@ msg_delete(const struct api_user *u, const bson_oid_t *mid, struct evq *ev,
 }
 
 int
-msg_hide(const struct api_user *u, const bson_oid_t *mid, struct evq *ev,
+msg_hide(const struct dom_caller *u, const bson_oid_t *mid, struct evq *ev,
     char *err, size_t errlen)
 {
 	struct conv_lock	lk;
@@ -178,7 +178,7 @@ msg_hide(const struct api_user *u, const bson_oid_t *mid, struct evq *ev,
 	bson_destroy(&msg);
 	bson_destroy(&conv);
 
-	ret = msgs_delete_for(mid, &u->oid, app_now_ms());
+	ret = msgs_delete_for(mid, &u->oid, core_now_ms());
 	if (ret == STORE_OK)
 		ret = convs_adjust(&cid, inc, n);
 	conv_unlock(&lk);
@@ -195,7 +195,7 @@ msg_hide(const struct api_user *u, const bson_oid_t *mid, struct evq *ev,
 }
 
 int
-msg_react(const struct api_user *u, const bson_oid_t *mid, const char *emoji,
+msg_react(const struct dom_caller *u, const bson_oid_t *mid, const char *emoji,
     struct json *out, struct evq *ev, char *err, size_t errlen)
 {
 	struct conv_lock	lk;
@@ -210,9 +210,9 @@ msg_react(const struct api_user *u, const bson_oid_t *mid, const char *emoji,
 	bson_destroy(&conv);
 
 	if (emoji != NULL)
-		ret = msgs_react(mid, &u->oid, emoji, app_now_ms());
+		ret = msgs_react(mid, &u->oid, emoji, core_now_ms());
 	else
-		ret = msgs_unreact(mid, &u->oid, app_now_ms());
+		ret = msgs_unreact(mid, &u->oid, core_now_ms());
 	if (ret == STORE_OK)
 		ret = msgs_find(mid, &after);
 	conv_unlock(&lk);
@@ -230,7 +230,7 @@ msg_react(const struct api_user *u, const bson_oid_t *mid, const char *emoji,
 }
 
 int
-msg_unreact(const struct api_user *u, const bson_oid_t *mid, struct json *out,
+msg_unreact(const struct dom_caller *u, const bson_oid_t *mid, struct json *out,
     struct evq *ev, char *err, size_t errlen)
 {
 	return (msg_react(u, mid, NULL, out, ev, err, errlen));

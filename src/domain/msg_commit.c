@@ -37,12 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
-#include "app/config.h"
-#include "app/job.h"
-#include "app/metrics.h"
 #include "cache/heads.h"
 #include "cache/redis.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/job.h"
+#include "core/metrics.h"
 #include "domain/chat_json.h"
 #include "domain/conv_checkpoint.h"
 #include "domain/conv_lock.h"
@@ -141,7 +141,7 @@ msg_commit(struct msg_draft *d, void (*done)(void *,
 {
 	d->done = done;
 	d->arg = arg;
-	d->deadline = app_now_ms() + CONV_LOCK_WAIT_MS;
+	d->deadline = core_now_ms() + CONV_LOCK_WAIT_MS;
 	if (!msg_route(d))
 		msg_commit_here(d, done, arg);
 }
@@ -152,7 +152,7 @@ msg_commit_here(struct msg_draft *d, void (*done)(void *,
 {
 	d->done = done;
 	d->arg = arg;
-	d->deadline = app_now_ms() + CONV_LOCK_WAIT_MS;
+	d->deadline = core_now_ms() + CONV_LOCK_WAIT_MS;
 	d->not_before = 0;
 	TAILQ_INSERT_TAIL(&waiting, d, list);
 	commit_kick();
@@ -202,7 +202,7 @@ commit_kick(void)
 		abort();
 	TAILQ_INIT(&b->drafts);
 
-	now = app_now_ms();
+	now = core_now_ms();
 	soonest = 0;
 	nblocked = 0;
 	for (d = TAILQ_FIRST(&waiting); d != NULL &&
@@ -339,7 +339,7 @@ commit_done(void *arg)
 	struct msg_draft	*d;
 	int64_t			now;
 
-	now = app_now_ms();
+	now = core_now_ms();
 	TAILQ_INIT(&again);
 
 	while ((d = TAILQ_FIRST(&b->drafts)) != NULL) {
@@ -612,7 +612,7 @@ commit_store(struct commit_batch *b)
 		    NULL;
 		d->m.client_id = d->client_id[0] != '\0' ? d->client_id :
 		    NULL;
-		d->m.now = app_now_ms();
+		d->m.now = core_now_ms();
 		bson_oid_init(&d->m.id, NULL);
 		msgs_build(&d->m, &d->doc);
 		d->has_doc = 1;
@@ -705,7 +705,7 @@ commit_collision(struct msg_draft *d, struct msg_draft **v, size_t i,
 	if (++cc->attempts > COMMIT_ATTEMPTS ||
 	    msgs_max_seq(&d->conv, cc->doc_seq, &max) != STORE_OK)
 		return (-1);
-	app_log("conversation head behind its messages (%lld < %lld): "
+	core_log("conversation head behind its messages (%lld < %lld): "
 	    "renumbering", (long long)d->m.seq, (long long)max + 1);
 	commit_lagged(cc, max);
 	commit_number(v, i, n, cc, max);
@@ -831,7 +831,7 @@ commit_heads(struct commit_conv *cv, size_t n)
 			live[nl++] = cc->head;
 	}
 	if (nl > 0 && heads_put(live, nl) == -1) {
-		app_log("commit: redis lost %zu conversation heads: writing "
+		core_log("commit: redis lost %zu conversation heads: writing "
 		    "them to the documents", nl);
 		for (i = 0; i < n; i++)
 			cv[i].live = 0;
@@ -860,7 +860,7 @@ commit_heads(struct commit_conv *cv, size_t n)
 			nd++;
 		else if (cc->revive.n > 0 && (ret = convs_unmark(&cc->id,
 		    "deletedBy", &cc->revive)) != STORE_OK)
-			app_log("commit: deletedBy not cleared (%d)", ret);
+			core_log("commit: deletedBy not cleared (%d)", ret);
 	}
 
 	/*
@@ -869,7 +869,7 @@ commit_heads(struct commit_conv *cv, size_t n)
 	 * them (commit_collision). Say so, and still announce.
 	 */
 	if ((ret = convs_apply_heads(docs, nd)) != STORE_OK)
-		app_log("commit: %zu conversation heads not moved (%d)", nd,
+		core_log("commit: %zu conversation heads not moved (%d)", nd,
 		    ret);
 
 	free(docs);

@@ -17,8 +17,8 @@
 
 #include <stdlib.h>
 
-#include "app/app.h"
-#include "app/job.h"
+#include "core/core.h"
+#include "core/job.h"
 #include "domain/msg_internal.h"
 #include "store/store.h"
 
@@ -68,7 +68,7 @@ msg_doubt_add(const bson_oid_t *id, struct evq *ev)
 	struct evt	*e;
 
 	if (ndoubts == DOUBT_MAX && (old = TAILQ_FIRST(&doubts)) != NULL) {
-		app_log("messages: a send of unknown outcome dropped "
+		core_log("messages: a send of unknown outcome dropped "
 		    "(over %d)", DOUBT_MAX);
 		TAILQ_REMOVE(&doubts, old, list);
 		doubt_free(old);
@@ -83,7 +83,7 @@ msg_doubt_add(const bson_oid_t *id, struct evq *ev)
 		TAILQ_REMOVE(ev, e, list);
 		TAILQ_INSERT_TAIL(&d->ev, e, list);
 	}
-	d->since = app_now_ms();
+	d->since = core_now_ms();
 	TAILQ_INSERT_TAIL(&doubts, d, list);
 	ndoubts++;
 	doubt_arm();
@@ -145,7 +145,7 @@ doubt_run(void *arg)
 		} else {
 			break;
 		}
-		d->checked_at = app_now_ms();
+		d->checked_at = core_now_ms();
 	}
 }
 
@@ -157,7 +157,7 @@ doubt_done(void *arg)
 	struct doubt		*d;
 	int64_t			now;
 
-	now = app_now_ms();
+	now = core_now_ms();
 	while ((d = TAILQ_FIRST(&r->v)) != NULL) {
 		TAILQ_REMOVE(&r->v, d, list);
 		if (d->state == DOUBT_FOUND) {

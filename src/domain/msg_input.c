@@ -11,9 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "app/config.h"
+#include "core/config.h"
 #include "domain/msg_internal.h"
-#include "http/valid.h"
+#include "lib/valid.h"
 #include "lib/json.h"
 #include "lib/jsonbson.h"
 #include "lib/text.h"

@@ -26,7 +26,7 @@ struct user_public;
  */
 struct msg_draft {
 	TAILQ_ENTRY(msg_draft)	list;
-	struct api_user		user;
+	struct dom_caller		user;
 	bson_oid_t		conv;
 	char			*content;
 	char			type[32];
@@ -79,17 +79,17 @@ int	msg_route(struct msg_draft *);
  * for them), and its conversation passes the participant check. conv,
  * when not NULL, gets the conversation.
  */
-int	msg_load(const struct api_user *, const bson_oid_t *, bson_t *,
+int	msg_load(const struct dom_caller *, const bson_oid_t *, bson_t *,
 	    bson_t *, char *, size_t);
-int	msg_lock_load(const struct api_user *, const bson_oid_t *,
+int	msg_lock_load(const struct dom_caller *, const bson_oid_t *,
 	    const bson_oid_t *, struct conv_lock *, bson_t *, bson_t *,
 	    char *, size_t);
 /* The typed sends' text replaces what the input had. */
 void	msg_set_content(struct msg_input *, const char *);
 /* out ← MSG (sender and reply populated); ev ← event, when not NULL. */
-int	msg_render_one(const struct api_user *, const bson_t *, struct json *,
+int	msg_render_one(const struct dom_caller *, const bson_t *, struct json *,
 	    struct evq *, const char *, char *, size_t);
-void	msg_caller(const struct api_user *, struct user_public *);
+void	msg_caller(const struct dom_caller *, struct user_public *);
 void	msg_emit_message(struct evq *, const char *, const char *,
 	    const bson_t *, const struct userset *, const struct doclist *);
 void	msg_emit_conv_updated(struct evq *, const bson_t *,

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
+#include "core/core.h"
 #include "domain/chat_json.h"
 #include "domain/conv_lock.h"
 #include "domain/conv_state.h"
@@ -38,7 +38,7 @@ struct read_tally {
 	int64_t		skip;		/* others', deleted or hidden */
 };
 
-static int	msg_page(const struct api_user *, const bson_oid_t *,
+static int	msg_page(const struct dom_caller *, const bson_oid_t *,
 		    const bson_t *, const struct msg_list_in *,
 		    struct doclist *, int64_t *, int *);
 static int	msg_read_upto(const bson_t *, const bson_oid_t *,
@@ -50,7 +50,7 @@ static void	msg_tally(const bson_t *, const bson_oid_t *,
 		    struct read_tally *);
 
 int
-msg_list(const struct api_user *u, const bson_oid_t *cid,
+msg_list(const struct dom_caller *u, const bson_oid_t *cid,
     const struct msg_list_in *in, struct json *out, char *err, size_t errlen)
 {
 	struct doclist		docs, replies;
@@ -157,7 +157,7 @@ done:
  * page-number total, *more whether a cursor page has a successor.
  */
 static int
-msg_page(const struct api_user *u, const bson_oid_t *cid, const bson_t *conv,
+msg_page(const struct dom_caller *u, const bson_oid_t *cid, const bson_t *conv,
     const struct msg_list_in *in, struct doclist *docs, int64_t *total,
     int *more)
 {
@@ -257,7 +257,7 @@ msg_page(const struct api_user *u, const bson_oid_t *cid, const bson_t *conv,
  * scoped to the conversations the caller can see, archived included.
  */
 int
-msg_search(const struct api_user *u, const char *text, int64_t limit,
+msg_search(const struct dom_caller *u, const char *text, int64_t limit,
     struct json *out, char *err, size_t errlen)
 {
 	struct oidlist	scope, cids;
@@ -311,7 +311,7 @@ done:
 }
 
 int
-msg_get(const struct api_user *u, const bson_oid_t *mid, struct json *out,
+msg_get(const struct dom_caller *u, const bson_oid_t *mid, struct json *out,
     char *err, size_t errlen)
 {
 	bson_t		msg;
@@ -327,7 +327,7 @@ msg_get(const struct api_user *u, const bson_oid_t *mid, struct json *out,
 }
 
 int
-msg_read(const struct api_user *u, const bson_oid_t *mid,
+msg_read(const struct dom_caller *u, const bson_oid_t *mid,
     const bson_oid_t *cid_given, struct evq *ev, char *err, size_t errlen)
 {
 	struct conv_lock	lk;
@@ -342,7 +342,7 @@ msg_read(const struct api_user *u, const bson_oid_t *mid,
 		return (status);
 	(void)doc_oid(&msg, "conversationId", &cid);
 
-	now = app_now_ms();
+	now = core_now_ms();
 	doclist_init(&docs);
 	doclist_push(&docs, &msg);
 	ret = msg_read_upto(&conv, &cid, &u->oid, &docs,
@@ -363,7 +363,7 @@ msg_read(const struct api_user *u, const bson_oid_t *mid,
 }
 
 int
-msg_read_bulk(const struct api_user *u, const bson_oid_t *cid,
+msg_read_bulk(const struct dom_caller *u, const bson_oid_t *cid,
     const bson_oid_t *mids, size_t n, struct evq *ev, char *err,
     size_t errlen)
 {
@@ -421,7 +421,7 @@ msg_read_bulk(const struct api_user *u, const bson_oid_t *cid,
 			upto = seq;
 	}
 
-	now = app_now_ms();
+	now = core_now_ms();
 	if (ret == STORE_OK && ids.n > 0)
 		ret = msg_read_upto(&conv, cid, &u->oid, &docs, upto, now);
 	conv_unlock(&lk);
@@ -446,7 +446,7 @@ done:
 }
 
 int
-msg_reads(const struct api_user *u, const bson_oid_t *mid, struct json *out,
+msg_reads(const struct dom_caller *u, const bson_oid_t *mid, struct json *out,
     char *err, size_t errlen)
 {
 	struct doclist	docs;

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
-#include "app/job.h"
-#include "app/peer.h"
+#include "core/core.h"
+#include "core/job.h"
+#include "core/peer.h"
 #include "domain/msg_internal.h"
 #include "lib/json.h"
 
@@ -82,7 +82,7 @@ route_commit(u_int16_t src, const void *data, size_t len)
 
 	if (!bson_init_static(&doc, data, len) ||
 	    (d = route_decode(&doc)) == NULL) {
-		app_log("route: malformed draft from worker %u", src);
+		core_log("route: malformed draft from worker %u", src);
 		return;
 	}
 	d->route_origin = src;
@@ -125,7 +125,7 @@ route_committed(u_int16_t src, const void *data, size_t len)
 	if (!bson_init_static(&doc, data, len) ||
 	    !bson_iter_init_find(&it, &doc, "i") ||
 	    !BSON_ITER_HOLDS_INT64(&it)) {
-		app_log("route: malformed result from worker %u", src);
+		core_log("route: malformed result from worker %u", src);
 		return;
 	}
 	id = (u_int64_t)bson_iter_int64(&it);
@@ -161,7 +161,7 @@ route_sweep(void *arg)
 	int64_t			now;
 
 	(void)arg;
-	now = app_now_ms();
+	now = core_now_ms();
 	for (d = TAILQ_FIRST(&sent); d != NULL; d = next) {
 		next = TAILQ_NEXT(d, list);
 		if (now < d->deadline + ROUTE_GRACE_MS)

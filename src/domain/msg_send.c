@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/config.h"
 #include "cache/redis.h"
+#include "core/config.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
 #include "domain/msg_internal.h"
@@ -21,26 +21,26 @@
 #include "store/store.h"
 #include "store/users.h"
 
-static int	msg_prepare(const struct api_user *, const bson_oid_t *,
+static int	msg_prepare(const struct dom_caller *, const bson_oid_t *,
 		    const struct msg_input *, struct msg_draft **, char *,
 		    size_t);
-static struct msg_draft	*msg_draft_new(const struct api_user *,
+static struct msg_draft	*msg_draft_new(const struct dom_caller *,
 			    const bson_oid_t *, const struct msg_input *,
 			    const char *, const char *, const bson_t *);
-static int	msg_check_reply(const struct api_user *, const bson_oid_t *,
+static int	msg_check_reply(const struct dom_caller *, const bson_oid_t *,
 		    const struct msg_input *, struct doclist *, char *,
 		    size_t);
-static int	msg_check_forward(const struct api_user *,
+static int	msg_check_forward(const struct dom_caller *,
 		    const struct msg_input *, bson_t *, char *, size_t);
 static int	msg_package_meta(const bson_oid_t *, const char *, bson_t *,
 		    const char **, char *, size_t);
-static int	msg_prepare_typed(const struct api_user *,
+static int	msg_prepare_typed(const struct dom_caller *,
 		    const bson_oid_t *, struct msg_input *, const char *,
 		    const char *, bson_t *, struct msg_draft **, char *,
 		    size_t);
 
 int
-msg_ratelimit(const struct api_user *u, struct ratelimit *rl)
+msg_ratelimit(const struct dom_caller *u, struct ratelimit *rl)
 {
 	if (cache_ratelimit("messages", u->id, cfg.rate_limit_messages,
 	    cfg.rate_limit_window, rl) == 0 && rl->exceeded)
@@ -50,7 +50,7 @@ msg_ratelimit(const struct api_user *u, struct ratelimit *rl)
 }
 
 int
-msg_send(const struct api_user *u, const bson_oid_t *cid,
+msg_send(const struct dom_caller *u, const bson_oid_t *cid,
     const struct msg_input *in, struct msg_draft **draft, char *err,
     size_t errlen)
 {
@@ -58,7 +58,7 @@ msg_send(const struct api_user *u, const bson_oid_t *cid,
 }
 
 int
-msg_send_quick(const struct api_user *u, const bson_oid_t *cid,
+msg_send_quick(const struct dom_caller *u, const bson_oid_t *cid,
     const struct msg_input *in, struct msg_draft **draft, char *err,
     size_t errlen)
 {
@@ -80,7 +80,7 @@ msg_send_quick(const struct api_user *u, const bson_oid_t *cid,
 }
 
 int
-msg_send_offer(const struct api_user *u, const bson_oid_t *cid,
+msg_send_offer(const struct dom_caller *u, const bson_oid_t *cid,
     const char *package_id, const char *message, struct msg_input *in,
     struct msg_draft **draft, char *err, size_t errlen)
 {
@@ -113,7 +113,7 @@ msg_send_offer(const struct api_user *u, const bson_oid_t *cid,
  * participant of a direct conversation.
  */
 int
-msg_send_booking(const struct api_user *u, const bson_oid_t *cid,
+msg_send_booking(const struct dom_caller *u, const bson_oid_t *cid,
     const struct msg_booking_in *b, struct msg_input *in,
     struct msg_draft **draft, char *err, size_t errlen)
 {
@@ -174,7 +174,7 @@ msg_send_booking(const struct api_user *u, const bson_oid_t *cid,
 }
 
 int
-msg_send_location(const struct api_user *u, const bson_oid_t *cid,
+msg_send_location(const struct dom_caller *u, const bson_oid_t *cid,
     const struct msg_location_in *l, struct msg_input *in,
     struct msg_draft **draft, char *err, size_t errlen)
 {
@@ -197,7 +197,7 @@ msg_send_location(const struct api_user *u, const bson_oid_t *cid,
  * The draft owns copies of what it stores.
  */
 static int
-msg_prepare(const struct api_user *u, const bson_oid_t *cid,
+msg_prepare(const struct dom_caller *u, const bson_oid_t *cid,
     const struct msg_input *in, struct msg_draft **draft, char *err,
     size_t errlen)
 {
@@ -269,7 +269,7 @@ fail:
 
 /* A draft owns copies of what it stores. */
 static struct msg_draft *
-msg_draft_new(const struct api_user *u, const bson_oid_t *cid,
+msg_draft_new(const struct dom_caller *u, const bson_oid_t *cid,
     const struct msg_input *in, const char *content, const char *type,
     const bson_t *metadata)
 {
@@ -300,7 +300,7 @@ msg_draft_new(const struct api_user *u, const bson_oid_t *cid,
 }
 
 static int
-msg_check_reply(const struct api_user *u, const bson_oid_t *cid,
+msg_check_reply(const struct dom_caller *u, const bson_oid_t *cid,
     const struct msg_input *in, struct doclist *replies, char *err,
     size_t errlen)
 {
@@ -330,7 +330,7 @@ msg_check_reply(const struct api_user *u, const bson_oid_t *cid,
 
 /* fwd ← the message forwarded, if the caller can see it (§2.12). */
 static int
-msg_check_forward(const struct api_user *u, const struct msg_input *in,
+msg_check_forward(const struct dom_caller *u, const struct msg_input *in,
     bson_t *fwd, char *err, size_t errlen)
 {
 	bson_oid_t	fcid;
@@ -422,7 +422,7 @@ msg_package_meta(const bson_oid_t *owner, const char *package_id,
  * replace whatever the input had, then the ordinary checks run.
  */
 static int
-msg_prepare_typed(const struct api_user *u, const bson_oid_t *cid,
+msg_prepare_typed(const struct dom_caller *u, const bson_oid_t *cid,
     struct msg_input *in, const char *type, const char *content, bson_t *meta,
     struct msg_draft **draft, char *err, size_t errlen)
 {

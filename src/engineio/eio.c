@@ -30,12 +30,12 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "app/app.h"
-#include "app/config.h"
-#include "app/metrics.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/metrics.h"
+#include "core/peer.h"
 #include "engineio/eio.h"
 #include "engineio/eio_packet.h"
-#include "app/peer.h"
 #include "engineio/ws_reader.h"
 #include "lib/json.h"
 
@@ -687,7 +687,7 @@ eio_with_sid(struct http_request *req, const char *sid, int ws, int upgrade)
 			relay_send(owner, peer_generation(), 0, OP_OVERSIZE,
 			    0, 0, sid, NULL, 0);
 		} else if ((s = sess_find(sid)) != NULL) {
-			app_log("eio %s: POST over maxPayload", s->sid);
+			core_log("eio %s: POST over maxPayload", s->sid);
 			sess_destroy(s, "transport error", EIO_CLOSE);
 		}
 		eio_respond(req, 413, CT_NONE, NULL, 0);
@@ -1238,7 +1238,7 @@ sess_ws_frame(struct eio_session *s, struct eio_ep *ep, int op,
 		return;
 
 	if (len > cfg.max_payload) {
-		app_log("eio %s: %zu byte frame over maxPayload", s->sid, len);
+		core_log("eio %s: %zu byte frame over maxPayload", s->sid, len);
 		sess_destroy(s, "transport error", EIO_CLOSE);
 		return;
 	}
@@ -1490,7 +1490,7 @@ sess_queue(struct eio_session *s, int type, int binary, const void *data,
 static void
 sess_drop(struct eio_session *s)
 {
-	app_log("eio %s: dropping a polling client that does not poll "
+	core_log("eio %s: dropping a polling client that does not poll "
 	    "(over %u bytes queued)", s->sid, cfg.socket_queue_max);
 	s->dropped = 1;
 	sess_outq_free(s);
@@ -1589,7 +1589,7 @@ ws_send_capped(struct connection *c, u_int8_t op, const void *data,
 		 * session right here, maybe in the middle of a room
 		 * broadcast. The loop notices the shutdown.
 		 */
-		app_log("eio: dropping a websocket client that does not "
+		core_log("eio: dropping a websocket client that does not "
 		    "read (over %u bytes queued)", cfg.socket_queue_max);
 		(void)shutdown(c->fd, SHUT_RDWR);
 		return;
@@ -2006,7 +2006,7 @@ msg_relay(u_int16_t src, const void *data, size_t len)
 		break;
 	case OP_OVERSIZE:
 		if (s != NULL) {
-			app_log("eio %s: POST over maxPayload", s->sid);
+			core_log("eio %s: POST over maxPayload", s->sid);
 			sess_destroy(s, "transport error", EIO_CLOSE);
 		}
 		break;
@@ -2058,12 +2058,12 @@ msg_reply(u_int16_t src, const void *data, size_t len)
 
 	r = (hdr.gen == peer_generation()) ? relay_find(hdr.relay) : NULL;
 	if (r != NULL && (r->owner != src || strcmp(r->sid, hdr.sid))) {
-		app_log("eio: dropped a reply from worker %u for %s that "
+		core_log("eio: dropped a reply from worker %u for %s that "
 		    "names relay %u of worker %u for %s", src, hdr.sid,
 		    hdr.relay, r->owner, r->sid);
 		r = NULL;
 	} else if (r == NULL && hdr.gen != peer_generation()) {
-		app_log("eio: dropped a reply from worker %u for %s to an "
+		core_log("eio: dropped a reply from worker %u for %s to an "
 		    "earlier run of this worker", src, hdr.sid);
 	}
 
@@ -2155,7 +2155,7 @@ eio_peer_restart(u_int16_t w, u_int32_t gen, u_int64_t started)
 	}
 	kore_free(v);
 	if (n > 0) {
-		app_log("eio: worker %u restarted, %zu session(s) lost "
+		core_log("eio: worker %u restarted, %zu session(s) lost "
 		    "their transport with it", w, n);
 	}
 
@@ -2179,7 +2179,7 @@ eio_peer_restart(u_int16_t w, u_int32_t gen, u_int64_t started)
 		}
 	}
 	if (n > 0) {
-		app_log("eio: worker %u restarted, %zu relayed request(s) "
+		core_log("eio: worker %u restarted, %zu relayed request(s) "
 		    "and connection(s) given up", w, n);
 	}
 }

@@ -17,15 +17,16 @@
 #include <kore/http.h>
 #include <kore/tasks.h>
 
-#include "app/app.h"
-#include "app/config.h"
-#include "app/job.h"
-#include "app/metrics.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/job.h"
+#include "core/metrics.h"
 #include "http/api.h"
 #include "http/cors.h"
 #include "http/guard.h"
 #include "lib/multipart.h"
 #include "lib/netaddr.h"
+#include "lib/valid.h"
 #include "store/store.h"
 
 struct api_state {
@@ -126,7 +127,7 @@ api_dispatch(struct http_request *req)
 
 	st = http_state_create(req, sizeof(*st), api_state_free);
 	st->ctx.route = api_match(req->path, req->method, &st->ctx, &allowed);
-	st->ctx.started = app_now_ms();
+	st->ctx.started = core_now_ms();
 	st->ctx.status = 200;
 	st->ctx.content_type = "application/json; charset=utf-8";
 	st->ctx.upload.body_fd = -1;
@@ -753,7 +754,7 @@ api_respond(struct http_request *req, struct api_ctx *ctx)
 	}
 
 	metrics_http(ctx->route->pattern, ctx->method, ctx->status,
-	    app_now_ms() - ctx->started);
+	    core_now_ms() - ctx->started);
 
 	/* Stored first, announced after: the client already has its reply. */
 	ctx->responded = 1;
@@ -848,4 +849,21 @@ api_state_free(struct http_request *req)
 	kore_free(st->ctx.authorization);
 	kore_free(st->ctx.priv);
 	free(st->ctx.raw);
+}
+
+/* Returns 1 (and writes the 400) when validation failed. */
+int
+api_valid_reply(struct api_ctx *ctx, const struct valid *v)
+{
+	const char	*list[VALID_MAX_MSGS];
+	size_t		i;
+
+	if (v->n == 0)
+		return (0);
+
+	for (i = 0; i < v->n; i++)
+		list[i] = v->msgs[i];
+
+	api_error_list(ctx, 400, list, v->n);
+	return (1);
 }

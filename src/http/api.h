@@ -17,6 +17,7 @@
 #include <bson/bson.h>
 #include <yajl/yajl_tree.h>
 
+#include "domain/caller.h"
 #include "domain/events.h"
 #include "lib/json.h"
 #include "lib/json_arena.h"
@@ -40,22 +41,13 @@
 
 struct api_ctx;
 struct http_request;
+struct valid;
 
 struct api_route {
 	int		methods;
 	const char	*pattern;	/* "/api/messages/:id/read" */
 	int		flags;
 	void		(*handler)(struct api_ctx *);
-};
-
-/* The authenticated caller, filled by the guard before the handler. */
-struct api_user {
-	bson_oid_t	oid;
-	char		id[25];
-	char		name[256];
-	char		avatar[1024];
-	int		is_verified;
-	int		is_premium;
 };
 
 struct api_query {
@@ -105,7 +97,7 @@ struct api_ctx {
 	char			client[NETADDR_KEY_MAX];
 	struct api_upload	upload;
 
-	struct api_user		user;
+	struct dom_caller		user;
 
 	/* response */
 	int			status;
@@ -192,5 +184,11 @@ void		api_resume(struct api_ctx *);
 
 /* Exported for Kore (kore.conf routes). */
 int		api_dispatch(struct http_request *);
+
+/* Returns 1 (and writes the 400 listing them) when v has failures. */
+int	api_valid_reply(struct api_ctx *, const struct valid *);
+
+/* Uploads (rest_uploads.c): libvips, once per worker (app.c). */
+void		upload_worker_init(void);
 
 #endif

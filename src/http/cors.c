@@ -7,7 +7,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "app/config.h"
+#include "core/config.h"
 #include "http/cors.h"
 
 int

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "app/app.h"
-#include "app/config.h"
+#include "core/config.h"
+#include "core/core.h"
 #include "http/api.h"
 #include "http/guard.h"
 #include "lib/token.h"
@@ -52,7 +52,7 @@ guard_authenticate(struct api_ctx *ctx)
  * its ttl to be seen.
  */
 int
-guard_check_token(const char *token, struct api_user *user, int64_t *exp)
+guard_check_token(const char *token, struct dom_caller *user, int64_t *exp)
 {
 	struct token_claims	claims;
 	struct user_public	pub;
@@ -60,7 +60,7 @@ guard_check_token(const char *token, struct api_user *user, int64_t *exp)
 	memset(user, 0, sizeof(*user));
 
 	if (token_verify(cfg.jwt_secret, token, TOKEN_ACCESS,
-	    app_now_ms() / 1000, &claims) != TOKEN_OK)
+	    core_now_ms() / 1000, &claims) != TOKEN_OK)
 		return (GUARD_UNAUTHORIZED);
 
 	memset(&pub, 0, sizeof(pub));

@@ -7,11 +7,11 @@
 #define LNK_HTTP_GUARD_H
 
 struct api_ctx;
-struct api_user;
+struct dom_caller;
 
 int	guard_authenticate(struct api_ctx *);
 /* Shared with the socket layer: token string → active user. */
-int	guard_check_token(const char *, struct api_user *, int64_t *);
+int	guard_check_token(const char *, struct dom_caller *, int64_t *);
 
 #define GUARD_OK		0
 #define GUARD_UNAUTHORIZED	-1

@@ -12,16 +12,16 @@
 
 #include <sodium.h>
 
-#include "app/app.h"
-#include "app/config.h"
 #include "cache/redis.h"
+#include "core/config.h"
+#include "core/core.h"
 #include "http/api.h"
-#include "http/valid.h"
+#include "lib/valid.h"
 #include "lib/netaddr.h"
 #include "lib/password.h"
 #include "lib/token.h"
-#include "store/store.h"
 #include "store/doc.h"
+#include "store/store.h"
 #include "store/users.h"
 
 /*
@@ -169,7 +169,7 @@ auth_register(struct api_ctx *ctx)
 	    json_get(body, "phoneNumber") == NULL)
 		valid_fail(&v, "Either email or phoneNumber is required");
 
-	if (valid_reply(&v, ctx))
+	if (api_valid_reply(ctx, &v))
 		return;
 
 	if (auth_count(ctx, register_limits, sizeof(register_limits) /
@@ -183,7 +183,7 @@ auth_register(struct api_ctx *ctx)
 	}
 
 	bson_oid_init(&oid, NULL);
-	now = app_now_ms();
+	now = core_now_ms();
 
 	bson_init(&doc);
 	BSON_APPEND_OID(&doc, "_id", &oid);
@@ -279,7 +279,7 @@ auth_login(struct api_ctx *ctx)
 	    json_get(body, "phoneNumber") == NULL)
 		valid_fail(&v, "Either email or phoneNumber is required");
 
-	if (valid_reply(&v, ctx))
+	if (api_valid_reply(ctx, &v))
 		return;
 
 	if (auth_count(ctx, login_limits, sizeof(login_limits) /
@@ -449,11 +449,11 @@ auth_refresh(struct api_ctx *ctx)
 
 	valid_init(&v);
 	tok = valid_string(&v, api_body(ctx), "refreshToken", 1, 1, 4096);
-	if (valid_reply(&v, ctx))
+	if (api_valid_reply(ctx, &v))
 		return;
 
 	if (token_verify(cfg.jwt_secret, tok, TOKEN_REFRESH,
-	    app_now_ms() / 1000, &claims) != TOKEN_OK) {
+	    core_now_ms() / 1000, &claims) != TOKEN_OK) {
 		api_error(ctx, 401, "Invalid refresh token");
 		return;
 	}
@@ -546,7 +546,7 @@ auth_issue(struct api_ctx *ctx, const bson_t *user, const char *message,
 		fam = newfam;
 	}
 
-	now = app_now_ms() / 1000;
+	now = core_now_ms() / 1000;
 	access = token_issue(cfg.jwt_secret, uid, TOKEN_ACCESS, now,
 	    cfg.jwt_expires_in, NULL);
 	refresh = token_issue(cfg.jwt_secret, uid, TOKEN_REFRESH, now,
@@ -606,7 +606,7 @@ auth_rotate(const bson_oid_t *oid, const char *old_hash, const char *hash,
 	BSON_APPEND_UTF8(&set, "refreshFamily", fam);
 	BSON_APPEND_UTF8(&set, "refreshPrevHash",
 	    old_hash != NULL ? old_hash : "");
-	BSON_APPEND_DATE_TIME(&set, "refreshRotatedAt", app_now_ms());
+	BSON_APPEND_DATE_TIME(&set, "refreshRotatedAt", core_now_ms());
 	ret = users_swap_refresh(oid, old_hash, &set);
 	bson_destroy(&set);
 
@@ -640,10 +640,10 @@ auth_refresh_reused(const bson_t *user, const bson_oid_t *oid,
 	prev = doc_str(user, "refreshPrevHash");
 	at = doc_date(user, "refreshRotatedAt", 0);
 	if (prev != NULL && !strcmp(prev, hash) &&
-	    app_now_ms() - at < AUTH_REUSE_GRACE_MS)
+	    core_now_ms() - at < AUTH_REUSE_GRACE_MS)
 		return;
 
-	app_log("auth: a rotated refresh token was reused; its family is "
+	core_log("auth: a rotated refresh token was reused; its family is "
 	    "revoked");
 	auth_family_revoke(oid, fam);
 }
@@ -729,7 +729,7 @@ auth_refresh_claim(const char *hash, int64_t exp)
 	int64_t		ttl;
 	int		ret;
 
-	ttl = exp - app_now_ms() / 1000;
+	ttl = exp - core_now_ms() / 1000;
 	if (ttl < 1)
 		ttl = 1;
 

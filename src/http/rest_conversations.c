@@ -13,7 +13,7 @@
 #include "domain/message_service.h"
 #include "http/api.h"
 #include "http/paging.h"
-#include "http/valid.h"
+#include "lib/valid.h"
 #include "lib/text.h"
 
 #define RC_NAME_MAX		100
@@ -91,7 +91,7 @@ rc_list(struct api_ctx *ctx)
 			in.search = search;
 	}
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		status = conv_list(&ctx->user, &in, api_out(ctx), err,
 		    sizeof(err));
 		api_domain_reply(ctx, status, err);
@@ -128,7 +128,7 @@ rc_create(struct api_ctx *ctx)
 		    0);
 	avatar = rc_avatar(&v, body, "groupAvatar");
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		in.participants = parts;
 		in.nparticipants = n;
 		/* type defaults to direct (SPEC.md §2.7). */
@@ -191,7 +191,7 @@ rc_update(struct api_ctx *ctx)
 		    "contain no more than %d elements", CONV_MAX_PARTICIPANTS);
 	has_admin = valid_oid(&v, body, "groupAdmin", 0, &admin);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		in.group_name = clean_name;
 		in.group_avatar = avatar;
 		in.admin = has_admin ? &admin : NULL;

@@ -22,9 +22,9 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "app/app.h"
-#include "app/config.h"
-#include "app/metrics.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/metrics.h"
 #include "lib/filetype.h"
 #include "lib/json.h"
 #include "lib/safepath.h"

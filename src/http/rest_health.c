@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
-#include "app/config.h"
 #include "cache/redis.h"
+#include "core/config.h"
+#include "core/core.h"
 #include "http/api.h"
 #include "store/store.h"
 
@@ -81,7 +81,7 @@ health_status(struct api_ctx *ctx)
 	int64_t		now;
 	char		ts[32];
 
-	now = app_now_ms();
+	now = core_now_ms();
 	if (started_at == 0)
 		started_at = now;
 	if (health_brief(ctx, "ok", 200))
@@ -97,7 +97,7 @@ health_status(struct api_ctx *ctx)
 	json_kstr(j, "version", "1.0.0");
 	json_kstr(j, "environment", cfg.jwt_secret_is_default ?
 	    "development" : "production");
-	json_kstr(j, "node", app_node_id());
+	json_kstr(j, "node", core_node_id());
 	json_obj_close(j);
 
 	api_reply(ctx, 200);
@@ -112,7 +112,7 @@ health_run(struct api_ctx *ctx, int which)
 	int			n, i, db_down, degraded;
 
 	if (started_at == 0)
-		started_at = app_now_ms();
+		started_at = core_now_ms();
 
 	n = 0;
 	db_down = 0;
@@ -161,7 +161,7 @@ health_run(struct api_ctx *ctx, int which)
 		health_entry(j, &checks[i]);
 	json_obj_close(j);
 
-	json_iso8601(app_now_ms(), ts, sizeof(ts));
+	json_iso8601(core_now_ms(), ts, sizeof(ts));
 	json_kstr(j, "timestamp", ts);
 	json_obj_close(j);
 
@@ -204,7 +204,7 @@ health_entry(struct json *j, const struct health_check *c)
 		json_kstr(j, "host", host);
 		json_kint(j, "port", port);
 	} else {
-		json_iso8601(app_now_ms(), ts, sizeof(ts));
+		json_iso8601(core_now_ms(), ts, sizeof(ts));
 		json_kstr(j, "connectionStatus",
 		    c->up ? "connected" : "disconnected");
 		if (c->up)

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/config.h"
+#include "core/config.h"
 #include "domain/message_service.h"
 #include "http/api.h"
 #include "http/paging.h"
-#include "http/valid.h"
+#include "lib/valid.h"
 #include "lib/json.h"
 #include "lib/text.h"
 
@@ -40,9 +40,9 @@ static void	rm_read(struct api_ctx *);
 static void	rm_react(struct api_ctx *);
 static void	rm_unreact(struct api_ctx *);
 static void	rm_reads(struct api_ctx *);
-static void	rm_show(struct api_ctx *, int (*)(const struct api_user *,
+static void	rm_show(struct api_ctx *, int (*)(const struct dom_caller *,
 		    const bson_oid_t *, struct json *, char *, size_t));
-static void	rm_change(struct api_ctx *, int (*)(const struct api_user *,
+static void	rm_change(struct api_ctx *, int (*)(const struct dom_caller *,
 		    const bson_oid_t *, struct evq *, char *, size_t));
 static int	rm_limit(struct api_ctx *);
 static void	rm_sent(struct api_ctx *, int, struct msg_draft *,
@@ -145,7 +145,7 @@ rm_list(struct api_ctx *ctx)
 	in.has_after = rm_query_date(&v, ctx, "after", &in.after);
 	in.has_before = rm_query_date(&v, ctx, "before", &in.before);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		status = msg_list(&ctx->user, &cid, &in, api_out(ctx), err,
 		    sizeof(err));
 		api_domain_reply(ctx, status, err);
@@ -174,7 +174,7 @@ rm_send(struct api_ctx *ctx)
 	else
 		msg_input_parse(&in, api_body(ctx), &v);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		in.ratelimited = 1;
 		status = msg_send(&ctx->user, &cid, &in, &draft, err,
 		    sizeof(err));
@@ -209,7 +209,7 @@ rm_offer(struct api_ctx *ctx)
 	    cfg.message_max_length);
 	rm_client_id(&v, body, &in);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		in.ratelimited = 1;
 		status = msg_send_offer(&ctx->user, &cid, pkg, message, &in,
 		    &draft, err, sizeof(err));
@@ -257,7 +257,7 @@ rm_booking(struct api_ctx *ctx)
 	b.has_provider = valid_oid(&v, body, "providerId", 0, &b.provider);
 	rm_client_id(&v, body, &in);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		b.time = time;
 		b.message = message;
 		in.ratelimited = 1;
@@ -302,7 +302,7 @@ rm_location(struct api_ctx *ctx)
 	    cfg.message_max_length);
 	rm_client_id(&v, body, &in);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		l.address = address;
 		l.message = message;
 		in.ratelimited = 1;
@@ -355,7 +355,7 @@ rm_bulk_read(struct api_ctx *ctx)
 		}
 	}
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		status = msg_read_bulk(&ctx->user, &cid, ids, n, &ctx->events,
 		    err, sizeof(err));
 		api_domain_reply(ctx, status, err);
@@ -391,7 +391,7 @@ rm_search(struct api_ctx *ctx)
 	limit = paging_clamp(api_query(ctx, "limit"), MSG_SEARCH_DEFAULT,
 	    MSG_SEARCH_MAX);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		status = msg_search(&ctx->user, text, limit, api_out(ctx), err,
 		    sizeof(err));
 		api_domain_reply(ctx, status, err);
@@ -425,7 +425,7 @@ rm_edit(struct api_ctx *ctx)
 		content = msg_clean_text(&v, "content", s,
 		    cfg.message_max_length, 1);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		status = msg_edit(&ctx->user, &mid, content, api_out(ctx),
 		    &ctx->events, err, sizeof(err));
 		api_domain_reply(ctx, status, err);
@@ -477,7 +477,7 @@ rm_react(struct api_ctx *ctx)
 	    NULL)
 		emoji = msg_clean_text(&v, "reaction", s, RM_REACTION_MAX, 1);
 
-	if (!valid_reply(&v, ctx)) {
+	if (!api_valid_reply(ctx, &v)) {
 		status = msg_react(&ctx->user, &mid, emoji, api_out(ctx),
 		    &ctx->events, err, sizeof(err));
 		api_domain_reply(ctx, status, err);
@@ -507,7 +507,7 @@ rm_reads(struct api_ctx *ctx)
 
 /* The message named by the route's id, written by show into the answer. */
 static void
-rm_show(struct api_ctx *ctx, int (*show)(const struct api_user *,
+rm_show(struct api_ctx *ctx, int (*show)(const struct dom_caller *,
     const bson_oid_t *, struct json *, char *, size_t))
 {
 	bson_oid_t	mid;
@@ -522,7 +522,7 @@ rm_show(struct api_ctx *ctx, int (*show)(const struct api_user *,
 
 /* The message named by the route's id, changed by change (204, events). */
 static void
-rm_change(struct api_ctx *ctx, int (*change)(const struct api_user *,
+rm_change(struct api_ctx *ctx, int (*change)(const struct dom_caller *,
     const bson_oid_t *, struct evq *, char *, size_t))
 {
 	bson_oid_t	mid;

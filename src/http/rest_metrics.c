@@ -18,9 +18,9 @@
 
 #include <sodium.h>
 
-#include "app/config.h"
-#include "app/metrics.h"
 #include "cache/redis.h"
+#include "core/config.h"
+#include "core/metrics.h"
 #include "http/api.h"
 #include "store/store.h"
 

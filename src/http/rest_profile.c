@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/app.h"
+#include "core/core.h"
 #include "http/api.h"
-#include "http/valid.h"
+#include "lib/valid.h"
 #include "store/store.h"
 #include "store/users.h"
 
@@ -73,7 +73,7 @@ packages_create(struct api_ctx *ctx)
 
 	bson_oid_init(&oid, NULL);
 	bson_oid_to_string(&oid, pid);
-	now = app_now_ms();
+	now = core_now_ms();
 
 	bson_init(&pkg);
 	BSON_APPEND_UTF8(&pkg, "_id", pid);
@@ -111,7 +111,7 @@ packages_update(struct api_ctx *ctx)
 		bson_destroy(&set);
 		return;
 	}
-	BSON_APPEND_DATE_TIME(&set, "updatedAt", app_now_ms());
+	BSON_APPEND_DATE_TIME(&set, "updatedAt", core_now_ms());
 
 	ret = users_package_set(&ctx->user.oid, pid, &set);
 	bson_destroy(&set);
@@ -196,7 +196,7 @@ packages_fields(struct api_ctx *ctx, bson_t *out, int create)
 	desc = valid_string(&v, body, "description", 0, 0, 2000);
 	has_active = valid_bool(&v, body, "isActive", 0, &active);
 
-	if (valid_reply(&v, ctx))
+	if (api_valid_reply(ctx, &v))
 		return (-1);
 
 	if (title != NULL)

@@ -26,10 +26,10 @@
 
 #include <sodium.h>
 
-#include "app/app.h"
-#include "app/config.h"
-#include "app/metrics.h"
 #include "cache/redis.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/metrics.h"
 #include "http/api.h"
 #include "lib/filetype.h"
 #include "lib/json.h"
@@ -84,7 +84,7 @@ void
 upload_worker_init(void)
 {
 	if (thumb_init("lnkchat") == -1) {
-		app_log("uploads: libvips failed to start; image uploads "
+		core_log("uploads: libvips failed to start; image uploads "
 		    "will be refused");
 		return;
 	}
@@ -202,7 +202,7 @@ upload_check(struct api_ctx *ctx, struct upload *u)
 	if (r != (ssize_t)n || filetype_sniff(head, n, mime,
 	    sizeof(mime)) == -1) {
 		free(head);
-		app_log("uploads: cannot read or sniff the body");
+		core_log("uploads: cannot read or sniff the body");
 		upload_count(u, "error");
 		api_error(ctx, 500, "Could not check the file type");
 		return (-1);
@@ -239,14 +239,14 @@ upload_store(struct api_ctx *ctx, struct upload *u)
 	if (upload_join(u->tmp, sizeof(u->tmp), u->dir, ".upload-XXXXXX") == -1)
 		return (UPLOAD_ERROR);
 	if ((fd = mkstemp(u->tmp)) == -1) {
-		app_log("uploads: mkstemp %s: %s", u->tmp, strerror(errno));
+		core_log("uploads: mkstemp %s: %s", u->tmp, strerror(errno));
 		return (UPLOAD_ERROR);
 	}
 
 	r = 0;
 	if (fchmod(fd, 0644) == -1 || upload_copy(ctx, fd) == -1 ||
 	    fsync(fd) == -1) {
-		app_log("uploads: writing %s: %s", u->tmp, strerror(errno));
+		core_log("uploads: writing %s: %s", u->tmp, strerror(errno));
 		r = UPLOAD_ERROR;
 	}
 	if (close(fd) == -1 && r == 0)
@@ -340,7 +340,7 @@ upload_image(struct upload *u)
 
 	if (thumb_probe(u->tmp, &u->width, &u->height) == -1) {
 		thumb_error(err, sizeof(err));
-		app_log("uploads: image header: %s", err);
+		core_log("uploads: image header: %s", err);
 		return (UPLOAD_BAD_IMAGE);
 	}
 	if ((int64_t)u->width * u->height > THUMB_MAX_PIXELS)
@@ -348,7 +348,7 @@ upload_image(struct upload *u)
 
 	if (thumb_webp(u->tmp, &buf, &len, &tw, &th) == -1) {
 		thumb_error(err, sizeof(err));
-		app_log("uploads: thumbnail: %s", err);
+		core_log("uploads: thumbnail: %s", err);
 		return (UPLOAD_BAD_IMAGE);
 	}
 
@@ -395,7 +395,7 @@ upload_write_thumb(struct upload *u, const void *buf, size_t len)
 		r = upload_publish(dir, tmp, u->thumb);
 	if (r != 0) {
 		u->thumb[0] = '\0';
-		app_log("uploads: thumbnail %s: %s", tmp, strerror(errno));
+		core_log("uploads: thumbnail %s: %s", tmp, strerror(errno));
 		(void)unlink(tmp);
 		return (-1);
 	}
@@ -423,7 +423,7 @@ upload_publish(const char *dir, const char *tmp, const char *name)
 	    rename(tmp, path) == 0)
 		return (0);
 
-	app_log("uploads: rename %s to %s: %s", tmp, name, strerror(errno));
+	core_log("uploads: rename %s to %s: %s", tmp, name, strerror(errno));
 	return (-1);
 }
 
@@ -466,7 +466,7 @@ static int
 upload_mkdir(const char *dir)
 {
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		app_log("uploads: mkdir %s: %s", dir, strerror(errno));
+		core_log("uploads: mkdir %s: %s", dir, strerror(errno));
 		return (-1);
 	}
 
@@ -491,7 +491,7 @@ upload_reply(struct api_ctx *ctx, struct upload *u)
 	struct json	*j;
 	char		url[1024], ts[32];
 
-	json_iso8601(app_now_ms(), ts, sizeof(ts));
+	json_iso8601(core_now_ms(), ts, sizeof(ts));
 
 	j = api_out(ctx);
 	json_obj_open(j);

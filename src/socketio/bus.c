@@ -16,12 +16,12 @@
 
 #include <kore/kore.h>
 
-#include "app/app.h"
-#include "app/config.h"
 #include "cache/async.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/peer.h"
 #include "domain/events.h"
 #include "engineio/eio_packet.h"
-#include "app/peer.h"
 #include "socketio/bus.h"
 #include "socketio/sio.h"
 
@@ -297,7 +297,7 @@ bus_forward(struct eio_buf *b)
 	if (!redis_on || !others)
 		return;
 
-	node = app_node_id();
+	node = core_node_id();
 	nlen = strlen(node);
 	eio_buf_init_with(&r, stack, sizeof(stack));
 	eio_buf_adds(&r, BUS_MAGIC);
@@ -306,7 +306,7 @@ bus_forward(struct eio_buf *b)
 	eio_buf_add(&r, b->data, b->len);
 	if (cache_async_publish(r.data, r.len) == -1) {
 		if (!redis_warned) {
-			app_log("bus: redis down, events reach this node only");
+			core_log("bus: redis down, events reach this node only");
 			redis_warned = 1;
 		}
 	} else {
@@ -320,7 +320,7 @@ static void
 bus_msg(u_int16_t src, const void *data, size_t len)
 {
 	if (bus_deliver(data, len) == -1)
-		app_log("bus: malformed batch from worker %u", src);
+		core_log("bus: malformed batch from worker %u", src);
 }
 
 /* A batch from Redis: every worker of a node gets it, so no relay. */
@@ -336,14 +336,14 @@ bus_redis(const u_int8_t *data, size_t len)
 	if (len < 5 + nlen)
 		return;
 
-	node = app_node_id();
+	node = core_node_id();
 	if (strlen(node) == nlen && !memcmp(data + 5, node, nlen))
 		return;
 
 	others = 1;
 
 	if (bus_deliver(data + 5 + nlen, len - 5 - nlen) == -1)
-		app_log("bus: malformed batch from redis");
+		core_log("bus: malformed batch from redis");
 }
 
 void
@@ -361,7 +361,7 @@ bus_redis_ready(void)
 	const char	*node;
 	size_t		nlen;
 
-	node = app_node_id();
+	node = core_node_id();
 	nlen = strlen(node);
 	eio_buf_init(&r);
 	eio_buf_adds(&r, BUS_MAGIC);

@@ -14,8 +14,8 @@
 
 #include <kore/kore.h>
 
-#include "app/app.h"
-#include "app/config.h"
+#include "core/config.h"
+#include "core/core.h"
 #include "engineio/eio.h"
 #include "engineio/eio_packet.h"
 #include "lib/json.h"

@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#include "socketio/sio_packet.h"
 #include "lib/text.h"
+#include "socketio/sio_packet.h"
 
 struct jscan {
 	const char	*p;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
+#include "core/core.h"
 #include "store/memo.h"
 
 struct memo_entry {
@@ -73,7 +73,7 @@ memo_copy_out(struct memo *m, const bson_oid_t *key, void *val, bson_t *doc)
 	for (e = *memo_slot(m, key); e != NULL; e = e->next) {
 		if (!bson_oid_equal(&e->key, key))
 			continue;
-		if (e->expires <= app_now_ms())
+		if (e->expires <= core_now_ms())
 			break;
 		if (doc == NULL) {
 			memcpy(val, e->val, e->len);
@@ -115,7 +115,7 @@ memo_store(struct memo *m, const bson_oid_t *key, const void *val,
 	bson_oid_copy(key, &e->key);
 	e->len = len;
 	memcpy(e->val, val, len);
-	e->expires = app_now_ms() + m->ttl_ms;
+	e->expires = core_now_ms() + m->ttl_ms;
 	e->next = *head;
 	*head = e;
 	m->n++;

@@ -12,7 +12,7 @@
 
 #include <mongoc/mongoc.h>
 
-#include "app/app.h"
+#include "core/core.h"
 #include "store/doclist.h"
 #include "store/store.h"
 
@@ -91,7 +91,7 @@ store_init(const char *uristr)
 	mongoc_log_set_handler(store_log, NULL);
 
 	if ((uri = mongoc_uri_new_with_error(uristr, &err)) == NULL) {
-		app_log("MONGODB_URI: %s", err.message);
+		core_log("MONGODB_URI: %s", err.message);
 		return (-1);
 	}
 
@@ -120,7 +120,7 @@ store_init(const char *uristr)
 		    "lnk-chat");
 
 	if ((pool = mongoc_client_pool_new(uri)) == NULL) {
-		app_log("MONGODB_URI: cannot create the client pool");
+		core_log("MONGODB_URI: cannot create the client pool");
 		return (-1);
 	}
 	mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
@@ -185,7 +185,7 @@ int
 store_error(const char *what, const bson_error_t *err)
 {
 	if (store_unavailable(err)) {
-		app_log("store: %s: database unavailable: %s", what,
+		core_log("store: %s: database unavailable: %s", what,
 		    err->message);
 		return (STORE_DOWN);
 	}
@@ -193,7 +193,7 @@ store_error(const char *what, const bson_error_t *err)
 	if (err->code == 11000 || err->code == 11001)
 		return (STORE_DUP);
 
-	app_log("store: %s: %s (domain %u, code %u)", what, err->message,
+	core_log("store: %s: %s (domain %u, code %u)", what, err->message,
 	    err->domain, err->code);
 	return (STORE_ERROR);
 }
@@ -256,7 +256,7 @@ store_ping(int64_t *ms)
 	int64_t		start;
 	int		ok;
 
-	start = app_now_ms();
+	start = core_now_ms();
 	(void)store_coll(STORE_USERS);
 
 	bson_init(&cmd);
@@ -266,7 +266,7 @@ store_ping(int64_t *ms)
 	bson_destroy(&cmd);
 	bson_destroy(&reply);
 
-	*ms = app_now_ms() - start;
+	*ms = core_now_ms() - start;
 	if (!ok)
 		return (store_error("ping", &err));
 
@@ -431,7 +431,7 @@ store_ensure_index(const struct store_index *ix)
 
 	if ((keys = bson_new_from_json((const u_int8_t *)ix->keys, -1,
 	    &err)) == NULL) {
-		app_log("store: index %s: %s", ix->name, err.message);
+		core_log("store: index %s: %s", ix->name, err.message);
 		return (STORE_ERROR);
 	}
 
@@ -468,5 +468,5 @@ store_log(mongoc_log_level_t level, const char *domain, const char *msg,
 	if (level > MONGOC_LOG_LEVEL_WARNING)
 		return;
 
-	app_log("mongoc %s: %s", domain, msg);
+	core_log("mongoc %s: %s", domain, msg);
 }

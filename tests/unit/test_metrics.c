@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "app/metrics.h"
+#include "core/metrics.h"
 
 static char *
 render(void)

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jwt.h>
 
-#include "app/config.h"
+#include "core/config.h"
 #include "lib/password.h"
 #include "lib/token.h"
 

@@ -9,7 +9,7 @@
 #include <kore/kore.h>
 #include <kore/tasks.h>
 
-#include "app/job.h"
+#include "core/job.h"
 
 struct job {
 	struct kore_task	task;

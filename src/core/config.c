@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app/config.h"
+#include "core/config.h"
 
 #define DEV_JWT_SECRET	"lnk-chat-development-secret-do-not-use-in-production"
 

@@ -3,8 +3,8 @@
  * DTOs: every failed rule adds a message, and the 400 lists them all.
  */
 
-#ifndef LNK_HTTP_VALID_H
-#define LNK_HTTP_VALID_H
+#ifndef LNK_LIB_VALID_H
+#define LNK_LIB_VALID_H
 
 #include <sys/types.h>
 #include <stdint.h>
@@ -14,8 +14,6 @@
 
 #define VALID_MAX_MSGS	16
 
-struct api_ctx;
-
 struct valid {
 	char	msgs[VALID_MAX_MSGS][160];
 	size_t	n;
@@ -24,7 +22,6 @@ struct valid {
 void		valid_init(struct valid *);
 void		valid_fail(struct valid *, const char *, ...)
 		    __attribute__((format (printf, 2, 3)));
-int		valid_reply(struct valid *, struct api_ctx *);
 
 /*
  * Each getter returns NULL / 0 when the key is absent (adding a message

@@ -12,9 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/api.h"
-#include "http/valid.h"
 #include "lib/json.h"
+#include "lib/valid.h"
 
 void
 valid_init(struct valid *v)
@@ -34,23 +33,6 @@ valid_fail(struct valid *v, const char *fmt, ...)
 	(void)vsnprintf(v->msgs[v->n], sizeof(v->msgs[v->n]), fmt, ap);
 	va_end(ap);
 	v->n++;
-}
-
-/* Returns 1 (and writes the 400) when validation failed. */
-int
-valid_reply(struct valid *v, struct api_ctx *ctx)
-{
-	const char	*list[VALID_MAX_MSGS];
-	size_t		i;
-
-	if (v->n == 0)
-		return (0);
-
-	for (i = 0; i < v->n; i++)
-		list[i] = v->msgs[i];
-
-	api_error_list(ctx, 400, list, v->n);
-	return (1);
 }
 
 const char *

@@ -20,8 +20,8 @@
  * PEER_ALL. Everything here runs on a worker's event loop.
  */
 
-#ifndef LNK_APP_PEER_H
-#define LNK_APP_PEER_H
+#ifndef LNK_CORE_PEER_H
+#define LNK_CORE_PEER_H
 
 #include <sys/types.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * parent before the workers fork, read-only afterwards.
  */
 
-#ifndef LNK_APP_CONFIG_H
-#define LNK_APP_CONFIG_H
+#ifndef LNK_CORE_CONFIG_H
+#define LNK_CORE_CONFIG_H
 
 #include <sys/types.h>
 #include <stddef.h>

@@ -12,8 +12,8 @@
  * throughput; it only bounds memory and descriptors.
  */
 
-#ifndef LNK_APP_JOB_H
-#define LNK_APP_JOB_H
+#ifndef LNK_CORE_JOB_H
+#define LNK_CORE_JOB_H
 
 #include <sys/types.h>
 #include <stdint.h>

@@ -9,8 +9,8 @@
 
 #include <kore/kore.h>
 
-#include "app/app.h"
-#include "app/peer.h"
+#include "core/core.h"
+#include "core/peer.h"
 
 #define PEER_IDS		256
 #define PEER_WORKERS		256
@@ -159,7 +159,7 @@ peer_recv(struct kore_msg *msg, const void *data)
 	if (msg->src == worker->id || msg->src >= PEER_WORKERS)
 		return;
 	if (data == NULL || msg->length < sizeof(h)) {
-		app_log("peer: short message %u from worker %u",
+		core_log("peer: short message %u from worker %u",
 		    msg->id, msg->src);
 		return;
 	}
@@ -171,7 +171,7 @@ peer_recv(struct kore_msg *msg, const void *data)
 
 	if (h.gen == p->gen && (int32_t)(h.seq - p->seq) <= 0) {
 		if (!p->dup_logged) {
-			app_log("peer: dropping repeated copies of messages "
+			core_log("peer: dropping repeated copies of messages "
 			    "from worker %u (Kore's parent delivers them "
 			    "again after a worker restart)", msg->src);
 			p->dup_logged = 1;

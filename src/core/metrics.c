@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "app/metrics.h"
+#include "core/metrics.h"
 
 #define METRICS_MAX_SERIES	2048
 #define METRICS_LABELS_MAX	160

@@ -9,8 +9,9 @@
 #include <kore/http.h>
 
 #include "app/app.h"
-#include "app/config.h"
 #include "chat/chat.h"
+#include "core/config.h"
+#include "core/core.h"
 #include "engineio/eio.h"
 #include "http/cors.h"
 #include "socketio/bus.h"

@@ -26,8 +26,8 @@
  * a dead worker's connections do not linger in the totals.
  */
 
-#ifndef LNK_APP_METRICS_H
-#define LNK_APP_METRICS_H
+#ifndef LNK_CORE_METRICS_H
+#define LNK_CORE_METRICS_H
 
 #include <sys/types.h>
 #include <stddef.h>
