@@ -32,7 +32,7 @@
 #include "lib/token.h"
 #include "socketio/bus.h"
 #include "socketio/sio.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 
 #define CHAT_TOKEN_MAX		4096
 

@@ -25,7 +25,7 @@
 #include "domain/caller.h"
 #include "domain/events.h"
 #include "lib/json.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 
 struct sio_socket;
 struct sio_event;

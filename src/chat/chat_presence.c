@@ -40,7 +40,7 @@
 #include "lib/json.h"
 #include "socketio/bus.h"
 #include "store/conversations.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/store.h"
 
 #define PRESENCE_ONLINE		1	/* user_online {isOnline: true} */

@@ -34,7 +34,7 @@
 #include "core/job.h"
 #include "domain/events.h"
 #include "socketio/sio.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/store.h"
 #include "store/users.h"
 

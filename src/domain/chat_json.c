@@ -11,7 +11,7 @@
 #include "lib/json.h"
 #include "store/conversations.h"
 #include "store/doc.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/store.h"
 #include "store/users.h"
 

@@ -11,7 +11,7 @@
 #include "domain/conv_state.h"
 #include "store/conversations.h"
 #include "store/doc.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/store.h"
 
 static int	conv_state_over(const bson_oid_t *, bson_t *);

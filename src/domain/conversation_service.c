@@ -20,7 +20,7 @@
 #include "lib/text.h"
 #include "store/conversations.h"
 #include "store/doc.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/messages.h"
 #include "store/store.h"
 #include "store/users.h"

@@ -17,7 +17,7 @@
 #include "domain/caller.h"
 #include "domain/events.h"
 #include "lib/json.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 
 struct evq;
 struct json;

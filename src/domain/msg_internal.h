@@ -13,7 +13,7 @@
 
 #include "domain/events.h"
 #include "domain/message_service.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/messages.h"
 
 struct conv_lock;

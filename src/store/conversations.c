@@ -12,7 +12,7 @@
 
 #include "store/conversations.h"
 #include "store/doc.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/memo.h"
 #include "store/store.h"
 

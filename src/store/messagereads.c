@@ -9,7 +9,7 @@
 
 #include <mongoc/mongoc.h>
 
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/messagereads.h"
 #include "store/store.h"
 

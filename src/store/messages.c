@@ -11,7 +11,7 @@
 #include <mongoc/mongoc.h>
 
 #include "store/doc.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/messages.h"
 #include "store/store.h"
 

@@ -13,7 +13,7 @@
 #include <mongoc/mongoc.h>
 
 #include "core/core.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/store.h"
 
 struct store_index {

@@ -19,7 +19,7 @@
 
 #include "lib/json.h"
 #include "store/doc.h"
-#include "store/doclist.h"
+#include "lib/doclist.h"
 #include "store/memo.h"
 #include "store/store.h"
 #include "store/users.h"

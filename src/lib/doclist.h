@@ -3,8 +3,8 @@
  * files. Plain malloc: they are filled and freed on task threads.
  */
 
-#ifndef LNK_STORE_DOCLIST_H
-#define LNK_STORE_DOCLIST_H
+#ifndef LNK_LIB_DOCLIST_H
+#define LNK_LIB_DOCLIST_H
 
 #include <sys/types.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/doclist.h"
+#include "lib/doclist.h"
 
 void
 doclist_init(struct doclist *l)
