@@ -116,6 +116,12 @@ peer_on_restart(peer_restart_fn fn)
 	fatal("peer: too many restart hooks");
 }
 
+u_int64_t
+peer_clock_ms(void)
+{
+	return (kore_time_ms());
+}
+
 void
 peer_send(u_int16_t dst, u_int8_t id, const void *data, size_t len)
 {

@@ -58,6 +58,8 @@ u_int16_t	peer_owner(u_int32_t);
 
 void		peer_register(u_int8_t, peer_fn);
 void		peer_on_restart(peer_restart_fn);
+/* The clock a restart's start time is on (monotonic, node-wide). */
+u_int64_t	peer_clock_ms(void);
 void		peer_send(u_int16_t, u_int8_t, const void *, size_t);
 /* The same with the data in two parts (a header and a body). */
 void		peer_send2(u_int16_t, u_int8_t, const void *, size_t,

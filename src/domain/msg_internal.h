@@ -59,6 +59,8 @@ struct msg_draft {
 	/* msg_route.c: a draft committed by another worker of the node. */
 	u_int64_t		route_id;
 	u_int16_t		route_origin;
+	u_int16_t		route_to;	/* the owner it went to, */
+	u_int64_t		route_at;	/* when (peer_clock_ms) */
 };
 
 extern const char	*msg_not_found;

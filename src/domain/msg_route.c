@@ -7,9 +7,11 @@
  * of batches on every worker taking turns at its lock, and its events
  * leave one worker, in seq order.
  *
- * Should the owner die with a draft, the draft is answered 503 once its
- * deadline has passed by ROUTE_GRACE_MS: it may have been stored, and a
- * retry with the same clientMessageId gets the stored one back.
+ * Should the owner die with a draft, the draft is answered 503 as soon
+ * as the owner's successor announces itself (peer_on_restart), or once
+ * its deadline has passed by ROUTE_GRACE_MS should no successor come: it
+ * may have been stored, and a retry with the same clientMessageId gets
+ * the stored one back.
  */
 
 #include <sys/queue.h>
@@ -28,6 +30,8 @@
 #define ROUTE_SWEEP_MS		1000
 
 static void	route_commit(u_int16_t, const void *, size_t);
+static void	route_owner_restarted(u_int16_t, u_int32_t, u_int64_t);
+static void	route_fail(struct msg_draft *);
 static void	route_committed(u_int16_t, const void *, size_t);
 static void	route_done(void *, const struct msg_result *);
 static void	route_sweep(void *);
@@ -45,6 +49,7 @@ msg_route_init(void)
 {
 	peer_register(PEER_COMMIT, route_commit);
 	peer_register(PEER_COMMITTED, route_committed);
+	peer_on_restart(route_owner_restarted);
 }
 
 /* 1: d went to its owner (and stays here as the handle); 0: commit here. */
@@ -59,6 +64,8 @@ msg_route(struct msg_draft *d)
 		return (0);
 
 	d->route_id = ++sent_seq;
+	d->route_to = owner;
+	d->route_at = peer_clock_ms();
 	bson_init(&doc);
 	route_encode(d, &doc);
 	peer_send(owner, PEER_COMMIT, bson_get_data(&doc), doc.len);
@@ -153,6 +160,25 @@ route_committed(u_int16_t src, const void *data, size_t len)
 	route_answer(d);
 }
 
+/*
+ * An owner started again: what went to it before it started went to
+ * the one that died, and will never be answered.
+ */
+static void
+route_owner_restarted(u_int16_t id, u_int32_t gen, u_int64_t started)
+{
+	struct msg_draft	*d, *next;
+
+	(void)gen;
+	for (d = TAILQ_FIRST(&sent); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, list);
+		if (d->route_to != id || d->route_at >= started)
+			continue;
+		TAILQ_REMOVE(&sent, d, list);
+		route_fail(d);
+	}
+}
+
 /* Owners that went away with drafts: 503 past the deadline. */
 static void
 route_sweep(void *arg)
@@ -167,15 +193,21 @@ route_sweep(void *arg)
 		if (now < d->deadline + ROUTE_GRACE_MS)
 			continue;
 		TAILQ_REMOVE(&sent, d, list);
-		d->res.status = 503;
-		(void)snprintf(d->res.err, sizeof(d->res.err),
-		    "Server busy, try again shortly");
-		route_answer(d);
+		route_fail(d);
 	}
 
 	sweep_armed = !TAILQ_EMPTY(&sent);
 	if (sweep_armed)
 		job_after(ROUTE_SWEEP_MS, route_sweep, NULL);
+}
+
+static void
+route_fail(struct msg_draft *d)
+{
+	d->res.status = 503;
+	(void)snprintf(d->res.err, sizeof(d->res.err),
+	    "Server busy, try again shortly");
+	route_answer(d);
 }
 
 static void
