@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <yajl/yajl_tree.h>
 
+#include "core/metrics.h"
 #include "domain/msg_types.h"
 #include "lib/valid.h"
 
@@ -149,6 +150,23 @@ test_error_texts(void **state)
 	assert_string_equal(v.msgs[1], want);
 }
 
+/* A type's own counter goes up with lnk_messages_sent_total{type}. */
+static void
+test_counters(void **state)
+{
+	char	*s;
+	size_t	len;
+
+	msg_type_count("service_offer");
+	msg_type_count("text");
+	assert_non_null(s = metrics_render(&len));
+	assert_non_null(strstr(s,
+	    "lnk_messages_sent_total{type=\"service_offer\"} 1\n"));
+	assert_non_null(strstr(s, "lnk_service_offers_total 1\n"));
+	assert_non_null(strstr(s, "lnk_booking_requests_total 0\n"));
+	free(s);
+}
+
 int
 main(void)
 {
@@ -158,6 +176,7 @@ main(void)
 		cmocka_unit_test(test_list_filter_enum),
 		cmocka_unit_test(test_routes_documented),
 		cmocka_unit_test(test_error_texts),
+		cmocka_unit_test(test_counters),
 	};
 	FILE		*fp;
 	char		*buf, err[256];
@@ -178,5 +197,6 @@ main(void)
 	}
 	free(buf);
 
+	metrics_init();
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
