@@ -222,6 +222,13 @@ test_development_secret(void **state)
 	assert_int_equal(config_load(err, sizeof(err)), 0);
 	assert_true(cfg.jwt_secret_is_default);
 
+	/* The conformance suites run without one. */
+	setenv("LNK_ENV", "", 1);
+	setenv("LNK_MODE", "conformance", 1);
+	assert_int_equal(config_load(err, sizeof(err)), 0);
+	assert_true(cfg.jwt_secret_is_default);
+	unsetenv("LNK_MODE");
+
 	/* kodev run no longer counts: $_ is not a setting. */
 	setenv("LNK_ENV", "", 1);
 	setenv("_", "/usr/bin/kodev", 1);
