@@ -28,8 +28,10 @@ build: conf
 	@kodev build
 	@if [ "$(APP)" != "lnkchat" ]; then ln -sf $(SO) lnkchat.so; fi
 
+# LNK_ENV=development is the one setting under which JWT_SECRET has a
+# built-in default (src/core/config.c); anywhere else it is required.
 run: setup build
-	@scripts/run
+	@LNK_ENV="$${LNK_ENV:-development}" scripts/run
 
 test: setup build
 	@scripts/test

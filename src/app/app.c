@@ -34,7 +34,6 @@ void		kore_parent_configure(int, char **);
 void		kore_worker_configure(void);
 void		kore_worker_teardown(void);
 
-static int	app_started_for_development(void);
 static void	app_tick(void *, u_int64_t);
 static void	app_mkdirs(const char *);
 static void	app_indexes_run(void *);
@@ -106,7 +105,7 @@ kore_parent_configure(int argc, char **argv)
 	/* Shared by every worker forked from here on (node-wide counters). */
 	metrics_init();
 
-	if (config_load(app_started_for_development(), err, sizeof(err)) == -1) {
+	if (config_load(err, sizeof(err)) == -1) {
 		fprintf(stderr, "lnk-chat: configuration error: %s\n", err);
 		exit(1);
 	}
@@ -179,28 +178,6 @@ kore_worker_teardown(void)
 	rt_worker_teardown();
 	if (cfg.mode == CONFIG_MODE_SERVER)
 		store_cleanup();
-}
-
-/*
- * JWT_SECRET may default only for `make run` (LNK_ENV=development) and
- * `kodev run`, which execs kore with the shell's $_ still naming kodev.
- */
-static int
-app_started_for_development(void)
-{
-	const char	*v;
-	size_t		len;
-
-	if ((v = getenv("LNK_ENV")) != NULL && !strcmp(v, "development"))
-		return (1);
-
-	if ((v = getenv("_")) != NULL) {
-		len = strlen(v);
-		if (len >= 5 && !strcmp(v + len - 5, "kodev"))
-			return (1);
-	}
-
-	return (0);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +21,118 @@
 
 struct config	cfg;
 
-static int	env_str(const char *, const char *, char *, size_t,
+static const char	*config_value(const struct config_directive *);
+static void		*config_field(const struct config_directive *);
+static int		 config_number(const struct config_directive *,
+			    const char *, u_int32_t *);
+
+static int	parse_mode(const struct config_directive *, const char *,
 		    char *, size_t);
-static int	env_u32(const char *, u_int32_t, u_int32_t, u_int32_t,
-		    u_int32_t *, char *, size_t);
-static int	env_origins(char *, size_t);
-static int	env_proxies(char *, size_t);
-static int	env_url(const char *, const char *, char *, size_t,
+static int	parse_env(const struct config_directive *, const char *,
 		    char *, size_t);
-static int	env_token(const char *, char *, size_t, char *, size_t);
+static int	parse_str(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_port(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_u32(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_mongodb(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_url(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_secret(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_duration(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_token(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_origins(const struct config_directive *, const char *,
+		    char *, size_t);
+static int	parse_proxies(const struct config_directive *, const char *,
+		    char *, size_t);
+
+/* The offset and size of a field of struct config. */
+#define F(f)	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define NONE	0, 0
+
+/*
+ * Every variable, in the order they are checked (the first bad one is
+ * the one reported). LNK_MODE comes first: the conformance defaults
+ * depend on it. README.md's table lists the same names and defaults
+ * (tests/unit/test_config.c); "" there is "–", "random" or "required".
+ */
+const struct config_directive	config_directives[] = {
+	{ "LNK_MODE", NULL, parse_mode, "server", NULL, 0, 0, 0, NONE,
+	    "server, or conformance: the protocol layer alone" },
+	{ "LNK_ENV", NULL, parse_env, "", NULL, 0, 0, 0, F(development),
+	    "development allows the built-in JWT_SECRET (make run)" },
+	{ "BIND_ADDRESS", NULL, parse_str, "0.0.0.0", NULL, 0, 0, 0,
+	    F(bind_addr), "listen address" },
+	{ "PORT", "WEBSOCKET_PORT", parse_port, "3001", "3000", 0, 1, 65535,
+	    F(port), "HTTP + Socket.IO port" },
+	{ "NODE_ID", NULL, parse_str, "", NULL, 0, 0, 0, F(node_id),
+	    "this node's name on the Redis bus (random when unset)" },
+	{ "MONGODB_URI", NULL, parse_mongodb,
+	    "mongodb://127.0.0.1:27017/lnk_db", NULL, 0, 0, 0, F(mongodb_uri),
+	    "MongoDB (or FerretDB)" },
+	{ "REDIS_HOST", NULL, parse_str, "127.0.0.1", NULL, 0, 0, 0,
+	    F(redis_host), "Redis host" },
+	{ "REDIS_PORT", NULL, parse_u32, "6379", NULL, 0, 1, 65535,
+	    F(redis_port), "Redis port" },
+	{ "REDIS_PASSWORD", NULL, parse_str, "", NULL, 0, 0, 0,
+	    F(redis_password), "Redis password" },
+	{ "JWT_SECRET", NULL, parse_secret, "", NULL, 0, 16, 0, F(jwt_secret),
+	    "HS256 secret" },
+	{ "JWT_EXPIRES_IN", NULL, parse_duration, "7d", NULL, 0, 0, 0,
+	    F(jwt_expires_in), "access token lifetime" },
+	{ "JWT_REFRESH_EXPIRES_IN", NULL, parse_duration, "30d", NULL, 0, 0, 0,
+	    F(jwt_refresh_expires_in), "refresh token lifetime" },
+	{ "METRICS_TOKEN", NULL, parse_token, "", NULL, 0, 16, 0,
+	    F(metrics_token), "bearer token for /api/metrics" },
+	{ "MAX_FILE_SIZE", NULL, parse_u32, "10485760", NULL, 0, 1, 10485760,
+	    F(max_file_size), "upload limit in bytes" },
+	{ "UPLOAD_PATH", NULL, parse_str, "./upload/chat/", NULL, 0, 0, 0,
+	    F(upload_path), "where uploads are stored" },
+	{ "PUBLIC_URL", NULL, parse_url, "http://localhost:3001", NULL, 0, 0,
+	    0, F(public_url), "base of fileUrl" },
+	{ "CORS_ORIGINS", NULL, parse_origins, "http://localhost:3000", "*", 0,
+	    0, 0, NONE, "allowed origins, comma list or *" },
+	{ "TRUSTED_PROXIES", NULL, parse_proxies, NETADDR_LOOPBACK, NULL, 0, 0,
+	    0, NONE, "proxies believed about the client address" },
+	{ "RATE_LIMIT_MESSAGES", NULL, parse_u32, "100", NULL, 0, 1, 1000000,
+	    F(rate_limit_messages), "messages per user per window" },
+	{ "RATE_LIMIT_WINDOW", NULL, parse_u32, "3600", NULL, 0, 1, 86400 * 30,
+	    F(rate_limit_window), "rate limit window (seconds)" },
+	{ "RATE_LIMIT_LOGINS", NULL, parse_u32, "20", NULL, 0, 1, 1000000,
+	    F(rate_limit_logins), "failed logins per account and address" },
+	{ "RATE_LIMIT_LOGINS_PER_ADDRESS", NULL, parse_u32, "25", NULL, 0, 1,
+	    1000000, F(rate_limit_logins_address),
+	    "failed logins per address" },
+	{ "RATE_LIMIT_LOGINS_PER_ACCOUNT", NULL, parse_u32, "200", NULL, 0, 1,
+	    1000000, F(rate_limit_logins_account),
+	    "failed logins per account" },
+	{ "RATE_LIMIT_REGISTRATIONS", NULL, parse_u32, "10", NULL, 0, 1,
+	    1000000, F(rate_limit_registrations),
+	    "registrations per address" },
+	{ "RATE_LIMIT_UPLOADS", NULL, parse_u32, "60", NULL, 0, 1, 1000000,
+	    F(rate_limit_uploads), "uploads per user" },
+	{ "MESSAGE_MAX_LENGTH", NULL, parse_u32, "4000", NULL, 0, 1, 100000,
+	    F(message_max_length), "characters per message" },
+	{ "MAX_SOCKETS_PER_USER", NULL, parse_u32, "20", NULL, 0, 1, 10000,
+	    F(max_sockets_per_user), "/chat sockets per user" },
+	/* The conformance suites expect their own heartbeat. */
+	{ "PING_INTERVAL", NULL, parse_u32, "25000", "300", CONFIG_FIXED, 100,
+	    600000, F(ping_interval), "Engine.IO ping interval (ms)" },
+	{ "PING_TIMEOUT", NULL, parse_u32, "20000", "200", CONFIG_FIXED, 100,
+	    600000, F(ping_timeout), "Engine.IO ping timeout (ms)" },
+	{ "SOCKET_QUEUE_MAX", NULL, parse_u32, "16777216", NULL, 0, 65536,
+	    1073741824, F(socket_queue_max),
+	    "bytes queued for a client that does not read" },
+	{ NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NONE, NULL }
+};
+
+#undef F
+#undef NONE
 
 /*
  * Parses "7d", "15m", "12h", "30s" or a plain number of seconds.
@@ -94,244 +198,236 @@ config_origin_allowed(const char *origin)
 	return (0);
 }
 
-/*
- * dev is set when the server was started by `make run` or `kodev run`,
- * the only case in which JWT_SECRET may fall back to a built-in value.
- */
 int
-config_load(int dev, char *err, size_t errlen)
+config_load(char *err, size_t errlen)
 {
-	const char	*v;
-	u_int32_t	u;
+	const struct config_directive	*d;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mode = CONFIG_MODE_SERVER;
 
-	if ((v = getenv("LNK_MODE")) != NULL && *v != '\0') {
-		if (!strcmp(v, "conformance")) {
-			cfg.mode = CONFIG_MODE_CONFORMANCE;
-		} else if (strcmp(v, "server")) {
-			snprintf(err, errlen,
-			    "LNK_MODE must be 'server' or 'conformance'");
+	for (d = config_directives; d->name != NULL; d++) {
+		if (d->parse(d, config_value(d), err, errlen) == -1)
 			return (-1);
-		}
 	}
 
-	if (env_str("BIND_ADDRESS", "0.0.0.0", cfg.bind_addr,
-	    sizeof(cfg.bind_addr), err, errlen) == -1)
-		return (-1);
-
-	v = getenv("PORT");
-	if (v == NULL || *v == '\0')
-		v = getenv("WEBSOCKET_PORT");
-	if (v == NULL || *v == '\0')
-		v = cfg.mode == CONFIG_MODE_CONFORMANCE ? "3000" : "3001";
-	u = 0;
-	while (*v != '\0' && isdigit((unsigned char)*v) && u < 70000)
-		u = u * 10 + (*v++ - '0');
-	if (*v != '\0' || u == 0 || u > 65535) {
-		snprintf(err, errlen, "PORT must be a number from 1 to 65535");
-		return (-1);
-	}
-	(void)snprintf(cfg.port, sizeof(cfg.port), "%u", u);
-
-	if (env_str("NODE_ID", "", cfg.node_id, sizeof(cfg.node_id),
-	    err, errlen) == -1)
-		return (-1);
-
-	if (env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/lnk_db",
-	    cfg.mongodb_uri, sizeof(cfg.mongodb_uri), err, errlen) == -1)
-		return (-1);
-	if (strncmp(cfg.mongodb_uri, "mongodb://", 10) &&
-	    strncmp(cfg.mongodb_uri, "mongodb+srv://", 14)) {
-		snprintf(err, errlen,
-		    "MONGODB_URI must start with mongodb:// or mongodb+srv://");
-		return (-1);
-	}
-
-	if (env_str("REDIS_HOST", "127.0.0.1", cfg.redis_host,
-	    sizeof(cfg.redis_host), err, errlen) == -1)
-		return (-1);
-	if (env_u32("REDIS_PORT", 6379, 1, 65535, &u, err, errlen) == -1)
-		return (-1);
-	cfg.redis_port = (u_int16_t)u;
-	if (env_str("REDIS_PASSWORD", "", cfg.redis_password,
-	    sizeof(cfg.redis_password), err, errlen) == -1)
-		return (-1);
-
-	if ((v = getenv("JWT_SECRET")) != NULL && *v != '\0') {
-		if (strlen(v) < 16) {
-			snprintf(err, errlen,
-			    "JWT_SECRET must be at least 16 characters");
-			return (-1);
-		}
-		if (strlen(v) >= sizeof(cfg.jwt_secret)) {
-			snprintf(err, errlen, "JWT_SECRET is too long");
-			return (-1);
-		}
-		(void)snprintf(cfg.jwt_secret, sizeof(cfg.jwt_secret), "%s", v);
-	} else if (dev || cfg.mode == CONFIG_MODE_CONFORMANCE) {
-		(void)snprintf(cfg.jwt_secret, sizeof(cfg.jwt_secret), "%s",
-		    DEV_JWT_SECRET);
-		cfg.jwt_secret_is_default = 1;
-	} else {
-		snprintf(err, errlen, "JWT_SECRET is required "
-		    "(a development default exists only under make run "
-		    "or kodev run)");
-		return (-1);
-	}
-
-	v = getenv("JWT_EXPIRES_IN");
-	if (v == NULL || *v == '\0')
-		v = "7d";
-	if (config_parse_duration(v, &cfg.jwt_expires_in) == -1) {
-		snprintf(err, errlen, "JWT_EXPIRES_IN must be a duration "
-		    "such as 7d, 12h, 15m or a number of seconds");
-		return (-1);
-	}
-	v = getenv("JWT_REFRESH_EXPIRES_IN");
-	if (v == NULL || *v == '\0')
-		v = "30d";
-	if (config_parse_duration(v, &cfg.jwt_refresh_expires_in) == -1) {
-		snprintf(err, errlen, "JWT_REFRESH_EXPIRES_IN must be a "
-		    "duration such as 30d, 12h, 15m or a number of seconds");
-		return (-1);
-	}
-
-	if (env_token("METRICS_TOKEN", cfg.metrics_token,
-	    sizeof(cfg.metrics_token), err, errlen) == -1)
-		return (-1);
-
-	if (env_u32("MAX_FILE_SIZE", 10485760, 1, 10485760, &u,
-	    err, errlen) == -1)
-		return (-1);
-	cfg.max_file_size = u;
-
-	if (env_str("UPLOAD_PATH", "./upload/chat/", cfg.upload_path,
-	    sizeof(cfg.upload_path), err, errlen) == -1)
-		return (-1);
-	if (env_url("PUBLIC_URL", "http://localhost:3001", cfg.public_url,
-	    sizeof(cfg.public_url), err, errlen) == -1)
-		return (-1);
-
-	if (env_origins(err, errlen) == -1)
-		return (-1);
-	if (env_proxies(err, errlen) == -1)
-		return (-1);
-
-	if (env_u32("RATE_LIMIT_MESSAGES", 100, 1, 1000000,
-	    &cfg.rate_limit_messages, err, errlen) == -1)
-		return (-1);
-	if (env_u32("RATE_LIMIT_WINDOW", 3600, 1, 86400 * 30,
-	    &cfg.rate_limit_window, err, errlen) == -1)
-		return (-1);
-	if (env_u32("RATE_LIMIT_LOGINS", 20, 1, 1000000,
-	    &cfg.rate_limit_logins, err, errlen) == -1)
-		return (-1);
-	if (env_u32("RATE_LIMIT_LOGINS_PER_ADDRESS", 25, 1, 1000000,
-	    &cfg.rate_limit_logins_address, err, errlen) == -1)
-		return (-1);
-	if (env_u32("RATE_LIMIT_LOGINS_PER_ACCOUNT", 200, 1, 1000000,
-	    &cfg.rate_limit_logins_account, err, errlen) == -1)
-		return (-1);
-	if (env_u32("RATE_LIMIT_REGISTRATIONS", 10, 1, 1000000,
-	    &cfg.rate_limit_registrations, err, errlen) == -1)
-		return (-1);
-	if (env_u32("RATE_LIMIT_UPLOADS", 60, 1, 1000000,
-	    &cfg.rate_limit_uploads, err, errlen) == -1)
-		return (-1);
-	if (env_u32("MESSAGE_MAX_LENGTH", 4000, 1, 100000,
-	    &cfg.message_max_length, err, errlen) == -1)
-		return (-1);
-	if (env_u32("MAX_SOCKETS_PER_USER", 20, 1, 10000,
-	    &cfg.max_sockets_per_user, err, errlen) == -1)
-		return (-1);
-
-	if (cfg.mode == CONFIG_MODE_CONFORMANCE) {
-		cfg.ping_interval = 300;
-		cfg.ping_timeout = 200;
-		cfg.connect_timeout = 1000;
-	} else {
-		if (env_u32("PING_INTERVAL", 25000, 100, 600000,
-		    &cfg.ping_interval, err, errlen) == -1)
-			return (-1);
-		if (env_u32("PING_TIMEOUT", 20000, 100, 600000,
-		    &cfg.ping_timeout, err, errlen) == -1)
-			return (-1);
-		cfg.connect_timeout = 45000;
-	}
+	/* Not variables: the values the clients are known to work with. */
+	cfg.connect_timeout = cfg.mode == CONFIG_MODE_CONFORMANCE ?
+	    1000 : 45000;
 	cfg.max_payload = 1000000;
 
-	if (env_u32("SOCKET_QUEUE_MAX", 16777216, 65536, 1073741824,
-	    &cfg.socket_queue_max, err, errlen) == -1)
-		return (-1);
-
 	return (0);
 }
 
-static int
-env_str(const char *name, const char *def, char *out, size_t outlen,
-    char *err, size_t errlen)
+/* The environment's value, its alias's, else the default (for the mode). */
+static const char *
+config_value(const struct config_directive *d)
 {
 	const char	*v;
+	int		conf;
 
-	if ((v = getenv(name)) == NULL || *v == '\0')
-		v = def;
+	conf = cfg.mode == CONFIG_MODE_CONFORMANCE &&
+	    d->def_conformance != NULL;
+	if (conf && (d->flags & CONFIG_FIXED))
+		return (d->def_conformance);
 
-	if ((size_t)snprintf(out, outlen, "%s", v) >= outlen) {
-		snprintf(err, errlen, "%s is too long (max %zu bytes)",
-		    name, outlen - 1);
-		return (-1);
-	}
+	if ((v = getenv(d->name)) != NULL && *v != '\0')
+		return (v);
+	if (d->alias != NULL && (v = getenv(d->alias)) != NULL && *v != '\0')
+		return (v);
 
-	return (0);
+	return (conf ? d->def_conformance : d->def);
 }
 
-static int
-env_u32(const char *name, u_int32_t def, u_int32_t min, u_int32_t max,
-    u_int32_t *out, char *err, size_t errlen)
+static void *
+config_field(const struct config_directive *d)
 {
-	const char		*v;
+	return ((char *)&cfg + d->off);
+}
+
+/* A whole number in d's bounds; leading signs and blanks are refused. */
+static int
+config_number(const struct config_directive *d, const char *v, u_int32_t *out)
+{
 	char			*ep;
 	unsigned long long	n;
-
-	if ((v = getenv(name)) == NULL || *v == '\0') {
-		*out = def;
-		return (0);
-	}
 
 	errno = 0;
 	n = strtoull(v, &ep, 10);
 	if (!isdigit((unsigned char)*v) || *ep != '\0' || errno != 0 ||
-	    n < min || n > max) {
-		snprintf(err, errlen, "%s must be a whole number from %u to %u",
-		    name, min, max);
+	    n < d->min || n > d->max)
 		return (-1);
-	}
 
 	*out = (u_int32_t)n;
 	return (0);
 }
 
 static int
-env_url(const char *name, const char *def, char *out, size_t outlen,
-    char *err, size_t errlen)
+parse_mode(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
 {
-	size_t		len;
+	if (!strcmp(v, "conformance")) {
+		cfg.mode = CONFIG_MODE_CONFORMANCE;
+	} else if (strcmp(v, "server")) {
+		snprintf(err, errlen, "%s must be 'server' or 'conformance'",
+		    d->name);
+		return (-1);
+	}
 
-	if (env_str(name, def, out, outlen, err, errlen) == -1)
+	return (0);
+}
+
+/* Any other value is production; only this one word relaxes a check. */
+static int
+parse_env(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
+{
+	*(int *)config_field(d) = !strcmp(v, "development");
+	return (0);
+}
+
+static int
+parse_str(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
+{
+	if ((size_t)snprintf(config_field(d), d->size, "%s", v) >= d->size) {
+		snprintf(err, errlen, "%s is too long (max %zu bytes)",
+		    d->name, d->size - 1);
+		return (-1);
+	}
+
+	return (0);
+}
+
+/* Kept as text: kore_server_bind() takes the port as a string. */
+static int
+parse_port(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
+{
+	u_int32_t	u;
+
+	if (config_number(d, v, &u) == -1) {
+		snprintf(err, errlen, "%s must be a number from %u to %u",
+		    d->name, d->min, d->max);
+		return (-1);
+	}
+
+	(void)snprintf(config_field(d), d->size, "%u", u);
+	return (0);
+}
+
+/* Into a field of 2, 4 or 8 bytes (REDIS_PORT, most, MAX_FILE_SIZE). */
+static int
+parse_u32(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
+{
+	u_int32_t	u;
+
+	if (config_number(d, v, &u) == -1) {
+		snprintf(err, errlen, "%s must be a whole number from %u to %u",
+		    d->name, d->min, d->max);
+		return (-1);
+	}
+
+	switch (d->size) {
+	case sizeof(u_int16_t):
+		*(u_int16_t *)config_field(d) = (u_int16_t)u;
+		break;
+	case sizeof(u_int32_t):
+		*(u_int32_t *)config_field(d) = u;
+		break;
+	case sizeof(u_int64_t):
+		*(u_int64_t *)config_field(d) = u;
+		break;
+	default:
+		abort();
+	}
+
+	return (0);
+}
+
+static int
+parse_mongodb(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
+{
+	if (parse_str(d, v, err, errlen) == -1)
 		return (-1);
 
-	if (strncmp(out, "http://", 7) && strncmp(out, "https://", 8)) {
+	if (strncmp(v, "mongodb://", 10) && strncmp(v, "mongodb+srv://", 14)) {
+		snprintf(err, errlen,
+		    "%s must start with mongodb:// or mongodb+srv://", d->name);
+		return (-1);
+	}
+
+	return (0);
+}
+
+static int
+parse_url(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
+{
+	char		*out;
+	size_t		len;
+
+	if (parse_str(d, v, err, errlen) == -1)
+		return (-1);
+
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
 		snprintf(err, errlen, "%s must be an http:// or https:// URL",
-		    name);
+		    d->name);
 		return (-1);
 	}
 
 	/* fileUrl is built as PUBLIC_URL + "/upload/...". */
+	out = config_field(d);
 	len = strlen(out);
 	while (len > 0 && out[len - 1] == '/')
 		out[--len] = '\0';
+
+	return (0);
+}
+
+/*
+ * Required, but for LNK_ENV=development (make run) and the conformance
+ * mode: there a built-in secret is used, and the log says so.
+ */
+static int
+parse_secret(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
+{
+	size_t		len;
+
+	if ((len = strlen(v)) == 0) {
+		if (!cfg.development && cfg.mode != CONFIG_MODE_CONFORMANCE) {
+			snprintf(err, errlen, "%s is required (the "
+			    "development default needs LNK_ENV=development, "
+			    "which make run sets)", d->name);
+			return (-1);
+		}
+		v = DEV_JWT_SECRET;
+		cfg.jwt_secret_is_default = 1;
+	} else if (len < d->min) {
+		snprintf(err, errlen, "%s must be at least %u characters",
+		    d->name, d->min);
+		return (-1);
+	} else if (len >= d->size) {
+		snprintf(err, errlen, "%s is too long", d->name);
+		return (-1);
+	}
+
+	(void)snprintf(config_field(d), d->size, "%s", v);
+	return (0);
+}
+
+static int
+parse_duration(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
+{
+	if (config_parse_duration(v, config_field(d)) == -1) {
+		snprintf(err, errlen, "%s must be a duration such as %s, 12h, "
+		    "15m or a number of seconds", d->name, d->def);
+		return (-1);
+	}
 
 	return (0);
 }
@@ -341,20 +437,20 @@ env_url(const char *name, const char *def, char *out, size_t outlen,
  * token68 alphabet, so that it travels in an Authorization header as is.
  */
 static int
-env_token(const char *name, char *out, size_t outlen, char *err,
+parse_token(const struct config_directive *d, const char *v, char *err,
     size_t errlen)
 {
 	size_t		len;
 
-	if (env_str(name, "", out, outlen, err, errlen) == -1)
+	if (parse_str(d, v, err, errlen) == -1)
 		return (-1);
-	if ((len = strlen(out)) == 0)
+	if ((len = strlen(v)) == 0)
 		return (0);
 
-	if (len < 16 || strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	if (len < d->min || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789-._~+/=") != len) {
-		snprintf(err, errlen, "%s must be at least 16 characters of "
-		    "A-Z a-z 0-9 - . _ ~ + / =", name);
+		snprintf(err, errlen, "%s must be at least %u characters of "
+		    "A-Z a-z 0-9 - . _ ~ + / =", d->name, d->min);
 		return (-1);
 	}
 
@@ -362,17 +458,13 @@ env_token(const char *name, char *out, size_t outlen, char *err,
 }
 
 static int
-env_origins(char *err, size_t errlen)
+parse_origins(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
 {
-	const char	*v;
 	char		*copy, *p, *tok;
 
-	if ((v = getenv("CORS_ORIGINS")) == NULL || *v == '\0')
-		v = cfg.mode == CONFIG_MODE_CONFORMANCE ?
-		    "*" : "http://localhost:3000";
-
 	if ((copy = strdup(v)) == NULL) {
-		snprintf(err, errlen, "CORS_ORIGINS: out of memory");
+		snprintf(err, errlen, "%s: out of memory", d->name);
 		return (-1);
 	}
 
@@ -387,19 +479,19 @@ env_origins(char *err, size_t errlen)
 			continue;
 		}
 		if (strncmp(tok, "http://", 7) && strncmp(tok, "https://", 8)) {
-			snprintf(err, errlen, "CORS_ORIGINS entries must be "
-			    "http(s) origins or *, got '%s'", tok);
+			snprintf(err, errlen, "%s entries must be "
+			    "http(s) origins or *, got '%s'", d->name, tok);
 			free(copy);
 			return (-1);
 		}
 		if (cfg.cors_count == CONFIG_MAX_ORIGINS) {
-			snprintf(err, errlen, "CORS_ORIGINS has more than %d "
-			    "entries", CONFIG_MAX_ORIGINS);
+			snprintf(err, errlen, "%s has more than %d "
+			    "entries", d->name, CONFIG_MAX_ORIGINS);
 			free(copy);
 			return (-1);
 		}
 		if ((cfg.cors_origins[cfg.cors_count++] = strdup(tok)) == NULL) {
-			snprintf(err, errlen, "CORS_ORIGINS: out of memory");
+			snprintf(err, errlen, "%s: out of memory", d->name);
 			free(copy);
 			return (-1);
 		}
@@ -411,18 +503,14 @@ env_origins(char *err, size_t errlen)
 
 /* Default: loopback, where the shipped nginx (conf/nginx.conf) runs. */
 static int
-env_proxies(char *err, size_t errlen)
+parse_proxies(const struct config_directive *d, const char *v, char *err,
+    size_t errlen)
 {
-	const char	*v;
-
-	if ((v = getenv("TRUSTED_PROXIES")) == NULL || *v == '\0')
-		v = NETADDR_LOOPBACK;
-
 	if (netaddr_parse_list(v, cfg.trusted_proxies, NETADDR_MAX_NETS,
 	    &cfg.trusted_count) == -1) {
-		snprintf(err, errlen, "TRUSTED_PROXIES must be 'none' or a "
+		snprintf(err, errlen, "%s must be 'none' or a "
 		    "comma list of at most %d addresses or networks "
-		    "(10.0.0.0/8, ::1)", NETADDR_MAX_NETS);
+		    "(10.0.0.0/8, ::1)", d->name, NETADDR_MAX_NETS);
 		return (-1);
 	}
 

@@ -30,6 +30,9 @@ struct config {
 	u_int16_t		redis_port;
 	char			redis_password[256];
 
+	/* LNK_ENV=development: the built-in JWT_SECRET is allowed. */
+	int			development;
+
 	char			jwt_secret[512];
 	int			jwt_secret_is_default;
 	long			jwt_expires_in;
@@ -69,9 +72,34 @@ struct config {
 	u_int32_t		socket_queue_max;
 };
 
-extern struct config	cfg;
+/* Read in conformance mode as def_conformance, whatever the environment. */
+#define CONFIG_FIXED	0x01
 
-int	config_load(int, char *, size_t);
+/*
+ * One environment variable: read (else alias, else the default for the
+ * mode), checked against min..max where that means something, stored at
+ * off (size bytes) into cfg by parse, which names it in err when bad.
+ */
+struct config_directive {
+	const char	*name;
+	const char	*alias;
+	int		(*parse)(const struct config_directive *, const char *,
+			    char *, size_t);
+	const char	*def;
+	const char	*def_conformance;
+	int		flags;
+	u_int32_t	min;
+	u_int32_t	max;
+	size_t		off;
+	size_t		size;
+	const char	*help;
+};
+
+extern struct config			cfg;
+/* Every variable, ended by a NULL name (config.c). */
+extern const struct config_directive	config_directives[];
+
+int	config_load(char *, size_t);
 int	config_parse_duration(const char *, long *);
 int	config_origin_allowed(const char *);
 

@@ -43,9 +43,9 @@ enum metric_id {
 	/* gauge {transport}: open Socket.IO connections, "websocket" or
 	 * "polling" (+1 on connect, -1 on close; an upgrade moves one). */
 	METRIC_CONNECTIONS,
-	/* counter {type}: messages stored, by message type ("text",
-	 * "image", "file", "video", "audio", "location", "service_offer",
-	 * "booking_request", "system"), REST and socket alike. */
+	/* counter {type}: messages stored, by message type (the names
+	 * of domain's table, src/domain/msg_types.c), REST and socket
+	 * alike; the types with a counter of their own bump it too. */
 	METRIC_MESSAGES_SENT,
 	/* counter {category, result}: uploads; category "images",
 	 * "videos", "audio", "documents" or "unknown"; result "success",

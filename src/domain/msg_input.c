@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "domain/msg_internal.h"
+#include "domain/msg_types.h"
 #include "lib/valid.h"
 #include "lib/json.h"
 #include "lib/jsonbson.h"
@@ -21,11 +22,6 @@
 #define MSG_METADATA_MAX	16384
 
 static int	msg_metadata_urls(struct valid *, yajl_val, const char *, int);
-
-static const char *msg_types[] = {
-	"text", "image", "file", "video", "audio", "service_offer",
-	"booking_request", "location", NULL
-};
 
 void
 msg_input_init(struct msg_input *in)
@@ -60,7 +56,8 @@ msg_input_parse(struct msg_input *in, yajl_val obj, struct valid *v)
 		return;
 	}
 
-	if ((type = valid_enum(v, obj, "type", msg_types, 0)) != NULL)
+	if ((type = valid_string(v, obj, "type", 0, 0, 64)) != NULL &&
+	    msg_type_check(v, "type", type, MSG_TYPE_CLIENT) != NULL)
 		(void)snprintf(in->type, sizeof(in->type), "%s", type);
 
 	in->has_forward = valid_oid(v, obj, "forwardedFromId", 0,

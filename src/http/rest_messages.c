@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "domain/message_service.h"
+#include "domain/msg_types.h"
 #include "http/api.h"
 #include "http/paging.h"
 #include "lib/valid.h"
@@ -80,11 +81,6 @@ const struct api_route messages_routes[] = {
 	{ 0, NULL, 0, NULL }
 };
 
-static const char *list_types[] = {
-	"text", "image", "file", "video", "audio", "service_offer",
-	"booking_request", "location", "system", NULL
-};
-
 static void
 rm_list(struct api_ctx *ctx)
 {
@@ -93,7 +89,6 @@ rm_list(struct api_ctx *ctx)
 	bson_oid_t		cid;
 	const char		*s;
 	char			*search, err[256];
-	size_t			i;
 	int			status, blank;
 
 	if (api_param_oid(ctx, 0, &cid) == -1)
@@ -119,15 +114,7 @@ rm_list(struct api_ctx *ctx)
 		valid_fail(&v, "afterSeq and beforeSeq cannot be combined");
 
 	if ((s = api_query(ctx, "type")) != NULL) {
-		for (i = 0; list_types[i] != NULL; i++) {
-			if (!strcmp(list_types[i], s))
-				break;
-		}
-		if (list_types[i] == NULL)
-			valid_fail(&v, "type must be one of the following "
-			    "values: text, image, file, video, audio, "
-			    "service_offer, booking_request, location");
-		else
+		if (msg_type_check(&v, "type", s, MSG_TYPE_LIST) != NULL)
 			in.type = s;
 	}
 
