@@ -310,20 +310,6 @@ convs_list(const struct convs_query *q, int64_t skip, int64_t limit,
 	return (ret);
 }
 
-int64_t
-convs_count(const struct convs_query *q)
-{
-	bson_t		filter;
-	int64_t		n;
-
-	bson_init(&filter);
-	convs_filter(&filter, q);
-	n = store_count(STORE_CONVERSATIONS, &filter);
-	bson_destroy(&filter);
-
-	return (n);
-}
-
 /*
  * Ids of every conversation the user is in and has not deleted (archived
  * ones too when with_archived): the rooms a socket joins, the scope of

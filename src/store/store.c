@@ -380,17 +380,6 @@ store_append_oids(bson_t *doc, const char *key, const bson_oid_t *v,
 	bson_append_array_end(doc, &arr);
 }
 
-void
-store_append_in(bson_t *doc, const char *field, const bson_oid_t *v,
-    size_t n)
-{
-	bson_t		in;
-
-	BSON_APPEND_DOCUMENT_BEGIN(doc, field, &in);
-	store_append_oids(&in, "$in", v, n);
-	bson_append_document_end(doc, &in);
-}
-
 /* Returns the count, or a negative STORE_* error. */
 int64_t
 store_count(int coll, const bson_t *filter)

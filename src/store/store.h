@@ -45,10 +45,8 @@ int			store_update(int, const char *, const bson_t *,
 			    const bson_t *);
 int			store_update_id(int, const char *, const bson_oid_t *,
 			    const bson_t *);
-/* key: [oid, ...] and field: {$in: [oid, ...]} */
+/* key: [oid, ...] */
 void			store_append_oids(bson_t *, const char *,
-			    const bson_oid_t *, size_t);
-void			store_append_in(bson_t *, const char *,
 			    const bson_oid_t *, size_t);
 
 #endif
