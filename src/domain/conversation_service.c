@@ -809,18 +809,6 @@ conv_partners_named(const struct oidlist *partners, const char *text,
 static int
 conv_cmp_recent(const void *a, const void *b)
 {
-	const bson_t	*x, *y;
-	bson_oid_t	ox, oy;
-	int64_t		tx, ty;
-
-	x = *(bson_t * const *)a;
-	y = *(bson_t * const *)b;
-	tx = doc_date(x, "lastMessageAt", 0);
-	ty = doc_date(y, "lastMessageAt", 0);
-	if (tx != ty)
-		return (tx > ty ? -1 : 1);
-	if (!doc_oid(x, "_id", &ox) || !doc_oid(y, "_id", &oy))
-		return (0);
-
-	return (-bson_oid_compare(&ox, &oy));
+	return (doc_cmp_newest(*(bson_t * const *)a, *(bson_t * const *)b,
+	    "lastMessageAt"));
 }

@@ -251,21 +251,7 @@ convs_find(const bson_oid_t *id, bson_t *out)
 int
 convs_find_many(const struct oidlist *ids, struct doclist *out)
 {
-	bson_t		doc;
-	size_t		i;
-	int		ret;
-
-	for (i = 0; i < ids->n; i++) {
-		ret = convs_find(&ids->v[i], &doc);
-		if (ret == STORE_NOTFOUND)
-			continue;
-		if (ret != STORE_OK)
-			return (ret);
-		doclist_push(out, &doc);
-		bson_destroy(&doc);
-	}
-
-	return (STORE_OK);
+	return (store_find_each(convs_find, ids, out));
 }
 
 int
@@ -800,16 +786,7 @@ convs_doc_is_group(const bson_t *doc)
 void
 convs_doc_participants(const bson_t *doc, struct oidlist *out)
 {
-	bson_iter_t	it, arr;
-
-	if (!bson_iter_init_find(&it, doc, "participants") ||
-	    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
-		return;
-
-	while (bson_iter_next(&arr)) {
-		if (BSON_ITER_HOLDS_OID(&arr))
-			oidlist_add(out, bson_iter_oid(&arr));
-	}
+	doc_oids(doc, "participants", out);
 }
 
 /* See conversations.h for the formula. */
@@ -938,16 +915,8 @@ convs_memo_init(void)
 static void
 convs_rooms_read(const bson_t *doc, const char *key, struct oidlist *out)
 {
-	bson_iter_t	it, arr;
-
-	if (out == NULL || !bson_iter_init_find(&it, doc, key) ||
-	    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
-		return;
-
-	while (bson_iter_next(&arr)) {
-		if (BSON_ITER_HOLDS_OID(&arr))
-			oidlist_add(out, bson_iter_oid(&arr));
-	}
+	if (out != NULL)
+		doc_oids(doc, key, out);
 }
 
 /* Every participant of doc (as it was) and of more: their rooms changed. */

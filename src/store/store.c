@@ -328,6 +328,27 @@ store_find(int coll, const char *what, const bson_t *filter,
 }
 
 int
+store_find_each(int (*find)(const bson_oid_t *, bson_t *),
+    const struct oidlist *ids, struct doclist *out)
+{
+	bson_t		doc;
+	size_t		i;
+	int		ret;
+
+	for (i = 0; i < ids->n; i++) {
+		ret = find(&ids->v[i], &doc);
+		if (ret == STORE_NOTFOUND)
+			continue;
+		if (ret != STORE_OK)
+			return (ret);
+		doclist_push(out, &doc);
+		bson_destroy(&doc);
+	}
+
+	return (STORE_OK);
+}
+
+int
 store_update(int coll, const char *what, const bson_t *filter,
     const bson_t *update)
 {
