@@ -96,12 +96,6 @@ cache_async_teardown(void)
 	}
 }
 
-int
-cache_async_connected(void)
-{
-	return (conns[ROLE_PUB].connected && conns[ROLE_SUB].connected);
-}
-
 u_int64_t
 cache_async_epoch(void)
 {

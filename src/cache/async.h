@@ -25,7 +25,6 @@ void	cache_async_init(const char *, cache_async_msg_cb,
 void	cache_async_teardown(void);
 /* 0 when handed to Redis, -1 when Redis is not connected. */
 int	cache_async_publish(const void *, size_t);
-int	cache_async_connected(void);
 /*
  * How many times the publishing connection has been established: a
  * change tells that Redis came back (it may have lost its data).

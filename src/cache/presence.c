@@ -293,63 +293,6 @@ presence_sweep(int64_t now, struct presence_gone *gone, int *more)
 	return (count);
 }
 
-int
-presence_get(const char *uid, int64_t *last_seen)
-{
-	redisReply	*r;
-	char		key[KEY_LEN];
-	int		online;
-
-	*last_seen = 0;
-	(void)snprintf(key, sizeof(key), "presence:%s", uid);
-
-	/* An entry only counts while its score (expiry) is in the future. */
-	r = cache_command("EVAL %s 2 %s user:%s:last_seen",
-	    "local n = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf') "
-	    "return {n, redis.call('GET', KEYS[2])}", key, uid);
-	if (r == NULL)
-		return (-1);
-
-	online = -1;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_INTEGER) {
-		online = r->element[0]->integer > 0;
-		if (r->element[1]->type == REDIS_REPLY_STRING)
-			*last_seen = strtoll(r->element[1]->str, NULL, 10);
-	}
-
-	freeReplyObject(r);
-	return (online);
-}
-
-int
-typing_start(const char *conv, const char *uid)
-{
-	redisReply	*r;
-	int		ok;
-
-	r = cache_command("SETEX typing:%s:%s %d true", conv, uid, TYPING_TTL);
-	ok = r != NULL && r->type == REDIS_REPLY_STATUS;
-	if (r != NULL)
-		freeReplyObject(r);
-
-	return (ok ? 0 : -1);
-}
-
-int
-typing_stop(const char *conv, const char *uid)
-{
-	redisReply	*r;
-	int		ok;
-
-	r = cache_command("DEL typing:%s:%s", conv, uid);
-	ok = r != NULL && r->type == REDIS_REPLY_INTEGER;
-	if (r != NULL)
-		freeReplyObject(r);
-
-	return (ok ? 0 : -1);
-}
-
 static void
 user_keys(struct user_keys *k, const char *uid)
 {

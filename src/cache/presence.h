@@ -70,10 +70,4 @@ struct presence_gone {
  */
 int	presence_sweep(int64_t, struct presence_gone *, int *);
 
-/* 1 online, 0 offline, -1 unknown; *last_seen in ms (0 if unknown) */
-int	presence_get(const char *, int64_t *);
-
-int	typing_start(const char *, const char *);
-int	typing_stop(const char *, const char *);
-
 #endif

@@ -37,11 +37,10 @@
 #include "core/core.h"
 #include "core/job.h"
 #include "core/metrics.h"
+#include "domain/presence_service.h"
+#include "lib/doclist.h"
 #include "lib/json.h"
 #include "socketio/bus.h"
-#include "store/conversations.h"
-#include "lib/doclist.h"
-#include "store/store.h"
 
 #define PRESENCE_ONLINE		1	/* user_online {isOnline: true} */
 #define PRESENCE_AWAY		2	/* user_online {isOnline: false} */
@@ -96,7 +95,6 @@ static void	presence_start(const char *, const char *, const bson_oid_t *,
 		    int, int);
 static void	presence_run(void *);
 static void	presence_done(void *);
-static void	presence_partners(const bson_oid_t *, struct oidlist *);
 static void	presence_announce(const char *, int, int64_t,
 		    const struct oidlist *);
 static void	refresh_start(void);
@@ -149,7 +147,7 @@ chat_admit_run(struct chat_admit *a)
 	if (a->result == 1 ||
 	    (a->result == PRESENCE_DOWN && a->local_online == 0)) {
 		a->when = core_now_ms();
-		presence_partners(&a->oid, &a->partners);
+		pres_partners(&a->oid, &a->partners);
 	}
 }
 
@@ -500,7 +498,7 @@ presence_run(void *arg)
 		job->changed = job->local_others == 0;
 
 	if (job->changed == 1)
-		presence_partners(&job->oid, &job->partners);
+		pres_partners(&job->oid, &job->partners);
 }
 
 static void
@@ -515,14 +513,6 @@ presence_done(void *arg)
 
 	oidlist_free(&job->partners);
 	free(job);
-}
-
-/* Task thread. A failed lookup still tells the user's own sockets. */
-static void
-presence_partners(const bson_oid_t *oid, struct oidlist *partners)
-{
-	if (convs_partners_of(oid, partners) != STORE_OK)
-		partners->n = 0;
 }
 
 /* user_online_status to the user's own room and their partners'. */
@@ -639,7 +629,7 @@ refresh_run(void *arg)
 		bson_oid_init_from_string(&job->notes[k].oid, v[i].uid);
 		job->notes[k].when = job->now;
 		oidlist_init(&job->notes[k].partners);
-		presence_partners(&job->notes[k].oid, &job->notes[k].partners);
+		pres_partners(&job->notes[k].oid, &job->notes[k].partners);
 		k++;
 	}
 	free(v);
@@ -712,7 +702,7 @@ sweep_run(void *arg)
 		bson_oid_init_from_string(&job->notes[i].oid, gone[i].uid);
 		job->notes[i].when = gone[i].last_seen;
 		oidlist_init(&job->notes[i].partners);
-		presence_partners(&job->notes[i].oid,
+		pres_partners(&job->notes[i].oid,
 		    &job->notes[i].partners);
 	}
 	free(gone);

@@ -33,22 +33,26 @@
 #include "chat/chat.h"
 #include "core/job.h"
 #include "domain/events.h"
-#include "socketio/sio.h"
+#include "domain/user_watch.h"
 #include "lib/doclist.h"
-#include "store/store.h"
-#include "store/users.h"
+#include "socketio/sio.h"
 
 #define CHAT_USER_BUCKETS	4096
 #define CHAT_CHECK_ROUND	3	/* seconds between isActive queries */
 #define CHAT_DELETED_ROUND	4	/* seconds */
 #define CHAT_DELETED_MAX	25	/* lookups per second per worker */
 
+struct check_user {
+	bson_oid_t		oid;
+	int			gone;		/* deleted or deactivated */
+};
+
 struct check_job {
 	int			query;		/* ask for isActive: false */
 	struct oidlist		inactive;
 	size_t			n;
 	size_t			done;
-	struct user_public	*v;
+	struct check_user	*v;
 };
 
 static struct chat_user	*user_lookup(const bson_oid_t *);
@@ -252,11 +256,12 @@ check_run(void *arg)
 {
 	struct check_job	*job = arg;
 
-	if (job->query && users_find_inactive(&job->inactive) != STORE_OK)
+	if (job->query && uwatch_inactive(&job->inactive) == -1)
 		return;
 
 	for (job->done = 0; job->done < job->n; job->done++) {
-		if (users_reload_public(&job->v[job->done], 1) != STORE_OK)
+		if (uwatch_gone(&job->v[job->done].oid,
+		    &job->v[job->done].gone) == -1)
 			break;
 	}
 }
@@ -269,7 +274,7 @@ check_done(void *arg)
 
 	check_inactive(&job->inactive);
 	for (i = 0; i < job->done; i++) {
-		if (!job->v[i].found || !job->v[i].active)
+		if (job->v[i].gone)
 			check_revoke(&job->v[i].oid);
 	}
 
@@ -288,7 +293,7 @@ check_inactive(const struct oidlist *ids)
 	size_t		i;
 
 	for (i = 0; i < ids->n; i++) {
-		users_forget(&ids->v[i]);
+		uwatch_forget(&ids->v[i]);
 		if (user_lookup(&ids->v[i]) != NULL)
 			check_revoke(&ids->v[i]);
 	}

@@ -4,7 +4,7 @@
  * CKPT_IDLE_MS or dirty for CKPT_MAXAGE_MS, under its lock, at most
  * CKPT_BATCH a second per worker. A busy conversation costs the
  * database one update a minute, not one per message; a head Redis loses
- * before its checkpoint is repaired from the messages (msg_commit.c).
+ * before its checkpoint is repaired from the messages (msg_number.c).
  */
 
 #ifndef LNK_DOMAIN_CONV_CHECKPOINT_H

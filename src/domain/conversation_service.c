@@ -1,5 +1,7 @@
 /*
- * Conversations (see conversation_service.h).
+ * Conversations (see conversation_service.h): create, read, archive,
+ * delete, and the participant checks every other rule starts with. The
+ * list is conv_list.c's, group changes conv_group.c's.
  */
 
 #include <sys/types.h>
@@ -11,17 +13,16 @@
 #include "core/core.h"
 #include "core/metrics.h"
 #include "domain/chat_json.h"
+#include "domain/conv_internal.h"
 #include "domain/conv_lock.h"
 #include "domain/conv_state.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
 #include "domain/events.h"
+#include "lib/doclist.h"
 #include "lib/json.h"
-#include "lib/text.h"
 #include "store/conversations.h"
 #include "store/doc.h"
-#include "lib/doclist.h"
-#include "store/messages.h"
 #include "store/store.h"
 #include "store/users.h"
 
@@ -31,14 +32,8 @@ static int	conv_mark(const struct dom_caller *, const bson_oid_t *,
 		    const char *, int64_t, bson_t *, char *, size_t);
 static int	conv_load(const bson_oid_t *, const bson_oid_t *, int,
 		    bson_t *, char *, size_t);
-static int	conv_cmp_recent(const void *, const void *);
-static int	conv_partners_named(const struct oidlist *, const char *,
-		    struct oidlist *);
-static int	conv_group_changes(const bson_t *, const struct dom_caller *,
-		    const struct conv_update_in *, struct oidlist *,
-		    struct oidlist *, struct oidlist *, char *, size_t);
 
-static const char *conv_not_found = "Conversation not found";
+const char	*conv_not_found = "Conversation not found";
 
 int
 conv_create(const struct dom_caller *u, const struct conv_create_in *in,
@@ -68,12 +63,8 @@ conv_create(const struct dom_caller *u, const struct conv_create_in *in,
 		    "Group name is required for group conversations");
 		goto done;
 	}
-	if (all.n < CONV_MIN_PARTICIPANTS || all.n > CONV_MAX_PARTICIPANTS) {
-		status = dom_fail(err, errlen, 400, "A conversation must have "
-		    "between %d and %d participants", CONV_MIN_PARTICIPANTS,
-		    CONV_MAX_PARTICIPANTS);
+	if ((status = conv_size_check(all.n, err, errlen)) != 200)
 		goto done;
-	}
 
 	if ((ret = users_count_existing(all.v, all.n, &found)) != STORE_OK) {
 		status = dom_store_fail(err, errlen, ret, conv_not_found);
@@ -156,122 +147,6 @@ done:
 }
 
 int
-conv_list(const struct dom_caller *u, const struct conv_list_in *in,
-    struct json *out, char *err, size_t errlen)
-{
-	struct convs_query	q;
-	struct oidlist		partners, matched, lastids;
-	struct doclist		docs, last, all;
-	struct userset		users;
-	const bson_t		*lm;
-	bson_oid_t		oid;
-	bson_iter_t		it;
-	char			*pattern;
-	int64_t			total;
-	size_t			i, k;
-	int			ret, status;
-
-	pattern = NULL;
-	oidlist_init(&partners);
-	oidlist_init(&matched);
-	oidlist_init(&lastids);
-	doclist_init(&docs);
-	doclist_init(&last);
-	doclist_init(&all);
-	userset_init(&users);
-
-	memset(&q, 0, sizeof(q));
-	q.user = &u->oid;
-	q.archived = in->archived ? 1 : 0;
-	q.type = in->type;
-
-	/*
-	 * Search matches the group name or a partner's name. FerretDB has
-	 * no $lookup: find the partners whose name matches first, then the
-	 * conversations that have one of them. Escaped (SPEC.md §2.6).
-	 */
-	if (in->search != NULL && in->search[0] != '\0') {
-		pattern = text_regex_escape(in->search);
-		q.pattern = pattern;
-		q.matched = &matched;
-		if ((ret = convs_partners_of(&u->oid, &partners)) != STORE_OK ||
-		    (ret = conv_partners_named(&partners, in->search,
-		    &matched)) != STORE_OK) {
-			status = dom_store_fail(err, errlen, ret,
-			    conv_not_found);
-			goto done;
-		}
-	}
-
-	/*
-	 * Every matching conversation, then the live heads over them, then
-	 * the order and the page: a head newer than its document moves the
-	 * conversation up the list. FerretDB reads them all to sort anyway.
-	 */
-	if ((ret = convs_list(&q, 0, CONV_LIST_SCAN_MAX, &all)) != STORE_OK) {
-		status = dom_store_fail(err, errlen, ret, conv_not_found);
-		goto done;
-	}
-	conv_state_overlay(&all);
-	qsort(all.docs, all.n, sizeof(all.docs[0]), conv_cmp_recent);
-	total = (int64_t)all.n;
-	for (i = (size_t)((in->page - 1) * in->limit);
-	    i < all.n && docs.n < (size_t)in->limit; i++)
-		doclist_push(&docs, all.docs[i]);
-
-	for (i = 0; i < docs.n; i++) {
-		userset_add_field(&users, docs.docs[i], "participants");
-		if (doc_oid(docs.docs[i], "lastMessageId", &oid))
-			oidlist_add(&lastids, &oid);
-	}
-	if ((ret = msgs_find_many(&lastids, &last)) != STORE_OK) {
-		status = dom_store_fail(err, errlen, ret, conv_not_found);
-		goto done;
-	}
-	for (i = 0; i < last.n; i++)
-		userset_add_field(&users, last.docs[i], "senderId");
-	if ((ret = userset_load(&users)) != STORE_OK) {
-		status = dom_store_fail(err, errlen, ret, conv_not_found);
-		goto done;
-	}
-
-	json_obj_open(out);
-	json_key(out, "conversations");
-	json_arr_open(out);
-	for (i = 0; i < docs.n; i++) {
-		lm = NULL;
-		if (doc_oid(docs.docs[i], "lastMessageId", &oid)) {
-			for (k = 0; k < last.n; k++) {
-				if (bson_iter_init_find(&it, last.docs[k],
-				    "_id") && BSON_ITER_HOLDS_OID(&it) &&
-				    bson_oid_equal(bson_iter_oid(&it), &oid) &&
-				    msgs_doc_visible_to(last.docs[k], &u->oid))
-					lm = last.docs[k];
-			}
-		}
-		cj_conversation_item(out, docs.docs[i], &users, lm);
-	}
-	json_arr_close(out);
-	json_key(out, "pagination");
-	json_obj_open(out);
-	cj_pagination_fields(out, in->page, in->limit, total);
-	json_obj_close(out);
-	json_obj_close(out);
-	status = 200;
-
-done:
-	free(pattern);
-	oidlist_free(&partners);
-	oidlist_free(&matched);
-	oidlist_free(&lastids);
-	doclist_free(&docs);
-	doclist_free(&last);
-	doclist_free(&all);
-	userset_free(&users);
-	return (status);
-}
-
-int
 conv_get(const struct dom_caller *u, const bson_oid_t *id, struct json *out,
     char *err, size_t errlen)
 {
@@ -295,116 +170,6 @@ conv_get(const struct dom_caller *u, const bson_oid_t *id, struct json *out,
 
 	userset_free(&users);
 	bson_destroy(&doc);
-	return (status);
-}
-
-int
-conv_update(const struct dom_caller *u, const bson_oid_t *id,
-    const struct conv_update_in *in, struct json *out, struct evq *ev,
-    char *err, size_t errlen)
-{
-	struct convs_group_set	g;
-	struct conv_lock	lk;
-	struct oidlist		next, added, removed;
-	bson_t			doc, after;
-	char			room[64], target[64];
-	size_t			i;
-	int			status, ret, locked;
-
-	if ((status = conv_load_visible(id, &u->oid, &doc, err, errlen)) !=
-	    200)
-		return (status);
-	bson_destroy(&doc);
-
-	oidlist_init(&next);
-	oidlist_init(&added);
-	oidlist_init(&removed);
-	locked = 0;
-
-	if (conv_lock(id, &lk) == -1) {
-		status = dom_fail(err, errlen, 503,
-		    "Conversation busy, try again later");
-		goto done_nodoc;
-	}
-	locked = 1;
-
-	/* Checked again under the lock: membership may have changed. */
-	if ((status = conv_load_fresh(id, &u->oid, &doc, err, errlen)) !=
-	    200)
-		goto done_nodoc;
-
-	if ((status = conv_group_changes(&doc, u, in, &next, &added,
-	    &removed, err, errlen)) != 200)
-		goto done;
-
-	if (!convs_doc_is_group(&doc)) {
-		/* Nothing to change on a direct conversation: as it is. */
-		if (out != NULL)
-			cj_conversation(out, &doc, NULL);
-		status = 200;
-		goto done;
-	}
-
-	memset(&g, 0, sizeof(g));
-	g.group_name = in->group_name;
-	g.group_avatar = in->group_avatar;
-	g.admin = in->admin;
-	g.participants = (added.n > 0 || removed.n > 0) ? &next : NULL;
-	g.added = &added;
-	g.removed = &removed;
-	g.doc = &doc;
-	g.now = core_now_ms();
-
-	if ((ret = convs_update_group(id, &g)) != STORE_OK ||
-	    (ret = conv_state_fresh(id, &after)) != STORE_OK) {
-		status = dom_store_fail(err, errlen, ret, conv_not_found);
-		goto done;
-	}
-
-	conv_unlock(&lk);
-	locked = 0;
-
-	/*
-	 * The room hears the change before removed users leave it (so they
-	 * learn about it too); added users join, then get the conversation.
-	 */
-	conv_event_room(target, sizeof(target), "conversation", id);
-	dom_note_members(ev, id, next.v, next.n);
-	dom_note_members(ev, id, removed.v, removed.n);
-	if (ev != NULL) {
-		conv_emit(ev, target, "conversation_updated",
-		    &after, NULL, 0);
-		for (i = 0; i < removed.n; i++) {
-			conv_event_room(room, sizeof(room), "user",
-			    &removed.v[i]);
-			evq_leave(ev, room, target);
-		}
-		for (i = 0; i < added.n; i++) {
-			conv_event_room(room, sizeof(room), "user",
-			    &added.v[i]);
-			evq_join(ev, room, target);
-		}
-		for (i = 0; i < added.n; i++) {
-			conv_event_room(room, sizeof(room), "user",
-			    &added.v[i]);
-			conv_emit(ev, room, "new_conversation",
-			    &after, NULL, 0);
-		}
-	}
-
-	if (out != NULL)
-		cj_conversation(out, &after, NULL);
-	bson_destroy(&after);
-	status = 200;
-
-done:
-	bson_destroy(&doc);
-done_nodoc:
-	if (locked)
-		conv_unlock(&lk);
-	oidlist_free(&next);
-	oidlist_free(&added);
-	oidlist_free(&removed);
 	return (status);
 }
 
@@ -688,139 +453,13 @@ conv_emit(struct evq *ev, const char *room, const char *name,
 	json_free(&j);
 }
 
-/*
- * The membership rules of PUT /api/conversations/:id (SPEC.md §2.7):
- * computes the new participant list, or the 4xx that forbids it.
- */
-static int
-conv_group_changes(const bson_t *doc, const struct dom_caller *u,
-    const struct conv_update_in *in, struct oidlist *next,
-    struct oidlist *added, struct oidlist *removed, char *err, size_t errlen)
+int
+conv_size_check(size_t n, char *err, size_t errlen)
 {
-	struct oidlist	cur;
-	bson_oid_t	admin;
-	int64_t		found;
-	size_t		i, k;
-	int		status, ret, has_admin;
-
-	if (!convs_doc_is_group(doc)) {
-		if (in->group_name != NULL || in->group_avatar != NULL ||
-		    in->admin != NULL || in->nadd > 0 || in->nremove > 0)
-			return (dom_fail(err, errlen, 400, "Direct "
-			    "conversations cannot be renamed or change "
-			    "members"));
-		return (200);
-	}
-
-	has_admin = doc_oid(doc, "groupAdmin", &admin);
-	if (!has_admin || !bson_oid_equal(&admin, &u->oid))
-		return (dom_fail(err, errlen, 403,
-		    "Only group admin can update group settings"));
-
-	for (i = 0; i < in->nadd; i++) {
-		for (k = 0; k < in->nremove; k++) {
-			if (bson_oid_equal(&in->add[i], &in->remove[k]))
-				return (dom_fail(err, errlen, 400, "A user "
-				    "cannot be added and removed at once"));
-		}
-	}
-
-	oidlist_init(&cur);
-	convs_doc_participants(doc, &cur);
-	status = 200;
-
-	for (i = 0; i < cur.n; i++) {
-		for (k = 0; k < in->nremove; k++) {
-			if (bson_oid_equal(&cur.v[i], &in->remove[k]))
-				break;
-		}
-		if (k < in->nremove)
-			oidlist_add(removed, &cur.v[i]);
-		else
-			oidlist_add(next, &cur.v[i]);
-	}
-	for (i = 0; i < in->nadd; i++) {
-		if (!oidlist_has(&cur, &in->add[i]))
-			oidlist_add(added, &in->add[i]);
-		oidlist_add(next, &in->add[i]);
-	}
-
-	if (added->n > 0) {
-		ret = users_count_existing(added->v, added->n, &found);
-		if (ret != STORE_OK) {
-			status = dom_store_fail(err, errlen, ret,
-			    conv_not_found);
-			goto done;
-		}
-		if (found != (int64_t)added->n) {
-			status = dom_fail(err, errlen, 400,
-			    "One or more participants do not exist");
-			goto done;
-		}
-	}
-
-	if (next->n < CONV_MIN_PARTICIPANTS ||
-	    next->n > CONV_MAX_PARTICIPANTS) {
-		status = dom_fail(err, errlen, 400, "A conversation must have "
+	if (n < CONV_MIN_PARTICIPANTS || n > CONV_MAX_PARTICIPANTS)
+		return (dom_fail(err, errlen, 400, "A conversation must have "
 		    "between %d and %d participants", CONV_MIN_PARTICIPANTS,
-		    CONV_MAX_PARTICIPANTS);
-		goto done;
-	}
+		    CONV_MAX_PARTICIPANTS));
 
-	if (in->admin != NULL && !oidlist_has(next, in->admin)) {
-		status = dom_fail(err, errlen, 400,
-		    "New admin must be a participant in the conversation");
-		goto done;
-	}
-	if (in->admin == NULL && !oidlist_has(next, &admin)) {
-		status = dom_fail(err, errlen, 400, "The group admin cannot be "
-		    "removed; transfer admin first");
-		goto done;
-	}
-
-done:
-	oidlist_free(&cur);
-	return (status);
-}
-
-/* matched ← the partners whose name contains text (memo, not a scan). */
-static int
-conv_partners_named(const struct oidlist *partners, const char *text,
-    struct oidlist *matched)
-{
-	struct user_public	*v;
-	size_t			i;
-	int			ret;
-
-	if (partners->n == 0)
-		return (STORE_OK);
-	if ((v = calloc(partners->n, sizeof(*v))) == NULL)
-		abort();
-	for (i = 0; i < partners->n; i++)
-		bson_oid_copy(&partners->v[i], &v[i].oid);
-	if ((ret = users_load_public(v, partners->n)) == STORE_OK)
-		users_filter_by_name(v, partners->n, text, matched);
-	free(v);
-
-	return (ret);
-}
-
-/* Lists: the most recent message first, then the newest conversation. */
-static int
-conv_cmp_recent(const void *a, const void *b)
-{
-	const bson_t	*x, *y;
-	bson_oid_t	ox, oy;
-	int64_t		tx, ty;
-
-	x = *(bson_t * const *)a;
-	y = *(bson_t * const *)b;
-	tx = doc_date(x, "lastMessageAt", 0);
-	ty = doc_date(y, "lastMessageAt", 0);
-	if (tx != ty)
-		return (tx > ty ? -1 : 1);
-	if (!doc_oid(x, "_id", &ox) || !doc_oid(y, "_id", &oy))
-		return (0);
-
-	return (-bson_oid_compare(&ox, &oy));
+	return (200);
 }

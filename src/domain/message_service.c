@@ -3,10 +3,11 @@
  * SPEC.md §2 (3, 5, 6, 9–13) and the additions of §3 (seq, cursor
  * paging, clientMessageId idempotency, content rules, rate limits). One
  * file per seam: msg_input.c (what a client sends), msg_send.c (the
- * checks of a send), msg_commit.c (numbering and storing, in batches),
- * msg_read.c (history and the read position), msg_change.c (edit,
- * delete, react). This file holds what they share: loading a message
- * the caller may see, and the shapes of its events.
+ * checks of a send), msg_commit.c (the batches that number and store
+ * them, with msg_number.c and msg_heads.c), msg_read.c (history and the
+ * read position), msg_change.c (edit, delete, react). This file holds
+ * what they share: loading a message the caller may see, and the shapes
+ * of its events.
  */
 
 #include <sys/types.h>

@@ -113,7 +113,6 @@ int	convs_find_many(const struct oidlist *, struct doclist *);
 int	convs_find_direct(const bson_oid_t *, const bson_oid_t *, bson_t *);
 int	convs_list(const struct convs_query *, int64_t, int64_t,
 	    struct doclist *);
-int64_t	convs_count(const struct convs_query *);
 int	convs_ids_of(const bson_oid_t *, int, struct oidlist *);
 int	convs_partners_of(const bson_oid_t *, struct oidlist *);
 /* Both at once (either may be NULL), memoized per user. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/doclist.h"
 #include "store/doc.h"
 
 int
@@ -127,4 +128,35 @@ doc_array_has_oid(const bson_t *doc, const char *key, const bson_oid_t *oid)
 	}
 
 	return (0);
+}
+
+void
+doc_oids(const bson_t *doc, const char *key, struct oidlist *out)
+{
+	bson_iter_t	it, arr;
+
+	if (!bson_iter_init_find(&it, doc, key) ||
+	    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
+		return;
+
+	while (bson_iter_next(&arr)) {
+		if (BSON_ITER_HOLDS_OID(&arr))
+			oidlist_add(out, bson_iter_oid(&arr));
+	}
+}
+
+int
+doc_cmp_newest(const bson_t *x, const bson_t *y, const char *key)
+{
+	bson_oid_t	ox, oy;
+	int64_t		tx, ty;
+
+	tx = doc_date(x, key, 0);
+	ty = doc_date(y, key, 0);
+	if (tx != ty)
+		return (tx > ty ? -1 : 1);
+	if (!doc_oid(x, "_id", &ox) || !doc_oid(y, "_id", &oy))
+		return (0);
+
+	return (-bson_oid_compare(&ox, &oy));
 }

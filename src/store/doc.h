@@ -14,6 +14,8 @@
 
 #include <bson/bson.h>
 
+struct oidlist;
+
 int		doc_oid(const bson_t *, const char *, bson_oid_t *);
 int64_t		doc_int(const bson_t *, const char *, int64_t);
 int64_t		doc_date(const bson_t *, const char *, int64_t);
@@ -29,5 +31,12 @@ int		doc_map_has(const bson_t *, const char *, const bson_oid_t *);
 /* An array of ObjectIds holds oid. */
 int		doc_array_has_oid(const bson_t *, const char *,
 		    const bson_oid_t *);
+/* Adds the ObjectIds of the array at key to the list (each once). */
+void		doc_oids(const bson_t *, const char *, struct oidlist *);
+/*
+ * For qsort comparators: the later date at key first, then the larger
+ * _id (the newer document of a same millisecond).
+ */
+int		doc_cmp_newest(const bson_t *, const bson_t *, const char *);
 
 #endif

@@ -139,14 +139,6 @@ memo_forget(struct memo *m, const bson_oid_t *key)
 	(void)pthread_mutex_unlock(&m->lock);
 }
 
-void
-memo_clear(struct memo *m)
-{
-	(void)pthread_mutex_lock(&m->lock);
-	memo_drop_all(m);
-	(void)pthread_mutex_unlock(&m->lock);
-}
-
 static struct memo_entry **
 memo_slot(struct memo *m, const bson_oid_t *key)
 {

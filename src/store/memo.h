@@ -43,6 +43,5 @@ void	memo_put(struct memo *, const bson_oid_t *, const void *);
 int	memo_get_doc(struct memo *, const bson_oid_t *, bson_t *);
 void	memo_put_doc(struct memo *, const bson_oid_t *, const bson_t *);
 void	memo_forget(struct memo *, const bson_oid_t *);
-void	memo_clear(struct memo *);
 
 #endif

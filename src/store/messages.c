@@ -122,21 +122,7 @@ msgs_find(const bson_oid_t *id, bson_t *out)
 int
 msgs_find_many(const struct oidlist *ids, struct doclist *out)
 {
-	bson_t		doc;
-	size_t		i;
-	int		ret;
-
-	for (i = 0; i < ids->n; i++) {
-		ret = msgs_find(&ids->v[i], &doc);
-		if (ret == STORE_NOTFOUND)
-			continue;
-		if (ret != STORE_OK)
-			return (ret);
-		doclist_push(out, &doc);
-		bson_destroy(&doc);
-	}
-
-	return (STORE_OK);
+	return (store_find_each(msgs_find, ids, out));
 }
 
 int
@@ -549,20 +535,8 @@ msgs_cmp_desc(const void *a, const void *b)
 static int
 msgs_cmp_newest(const void *a, const void *b)
 {
-	const bson_t	*x, *y;
-	bson_oid_t	ox, oy;
-	int64_t		tx, ty;
-
-	x = *(bson_t * const *)a;
-	y = *(bson_t * const *)b;
-	tx = doc_date(x, "createdAt", 0);
-	ty = doc_date(y, "createdAt", 0);
-	if (tx != ty)
-		return (tx > ty ? -1 : 1);
-	if (!doc_oid(x, "_id", &ox) || !doc_oid(y, "_id", &oy))
-		return (0);
-
-	return (-bson_oid_compare(&ox, &oy));
+	return (doc_cmp_newest(*(bson_t * const *)a, *(bson_t * const *)b,
+	    "createdAt"));
 }
 
 static void

@@ -328,6 +328,27 @@ store_find(int coll, const char *what, const bson_t *filter,
 }
 
 int
+store_find_each(int (*find)(const bson_oid_t *, bson_t *),
+    const struct oidlist *ids, struct doclist *out)
+{
+	bson_t		doc;
+	size_t		i;
+	int		ret;
+
+	for (i = 0; i < ids->n; i++) {
+		ret = find(&ids->v[i], &doc);
+		if (ret == STORE_NOTFOUND)
+			continue;
+		if (ret != STORE_OK)
+			return (ret);
+		doclist_push(out, &doc);
+		bson_destroy(&doc);
+	}
+
+	return (STORE_OK);
+}
+
+int
 store_update(int coll, const char *what, const bson_t *filter,
     const bson_t *update)
 {
@@ -378,17 +399,6 @@ store_append_oids(bson_t *doc, const char *key, const bson_oid_t *v,
 		BSON_APPEND_OID(&arr, idx, &v[i]);
 	}
 	bson_append_array_end(doc, &arr);
-}
-
-void
-store_append_in(bson_t *doc, const char *field, const bson_oid_t *v,
-    size_t n)
-{
-	bson_t		in;
-
-	BSON_APPEND_DOCUMENT_BEGIN(doc, field, &in);
-	store_append_oids(&in, "$in", v, n);
-	bson_append_document_end(doc, &in);
 }
 
 /* Returns the count, or a negative STORE_* error. */

@@ -40,15 +40,20 @@ int			store_find_one(int, const bson_t *, const bson_t *,
 int			store_find(int, const char *, const bson_t *,
 			    const bson_t *, struct doclist *);
 int64_t			store_count(int, const bson_t *);
+/*
+ * By _id, one lookup each with find (FerretDB scans the collection for
+ * an $in): those found, in the order of the ids.
+ */
+struct oidlist;
+int			store_find_each(int (*)(const bson_oid_t *, bson_t *),
+			    const struct oidlist *, struct doclist *);
 /* update_one; STORE_NOTFOUND when nothing matched. */
 int			store_update(int, const char *, const bson_t *,
 			    const bson_t *);
 int			store_update_id(int, const char *, const bson_oid_t *,
 			    const bson_t *);
-/* key: [oid, ...] and field: {$in: [oid, ...]} */
+/* key: [oid, ...] */
 void			store_append_oids(bson_t *, const char *,
-			    const bson_oid_t *, size_t);
-void			store_append_in(bson_t *, const char *,
 			    const bson_oid_t *, size_t);
 
 #endif

@@ -243,7 +243,7 @@ users_load_public(struct user_public *users, size_t n)
 /*
  * The same from the database whatever the memo holds, and the memo
  * refreshed with it: for checks that must see a change made outside the
- * server sooner than the memo's ttl (chat/chat_users.c).
+ * server sooner than the memo's ttl (domain/user_watch.c).
  */
 int
 users_reload_public(struct user_public *users, size_t n)
@@ -333,7 +333,8 @@ users_package_push(const bson_oid_t *uid, const bson_t *pkg)
 	return (ret);
 }
 
-static int	users_package_index(const bson_oid_t *, const char *, int *);
+static int	users_package_lookup(const bson_oid_t *, const char *, int *,
+		    bson_t *);
 
 /*
  * set holds the package's fields. FerretDB has no positional "$" update,
@@ -349,7 +350,7 @@ users_package_set(const bson_oid_t *uid, const char *pid, const bson_t *set)
 	int		ret, idx, attempt;
 
 	for (attempt = 0; attempt < 3; attempt++) {
-		if ((ret = users_package_index(uid, pid, &idx)) != STORE_OK)
+		if ((ret = users_package_lookup(uid, pid, &idx, NULL)) != STORE_OK)
 			return (ret);
 
 		bson_init(&filter);
@@ -383,8 +384,13 @@ users_package_set(const bson_oid_t *uid, const char *pid, const bson_t *set)
 	return (STORE_NOTFOUND);
 }
 
+/*
+ * The package pid of user uid: its index in servicePackages (idx) and
+ * a copy of it (out, initialised here), either may be NULL.
+ */
 static int
-users_package_index(const bson_oid_t *uid, const char *pid, int *idx)
+users_package_lookup(const bson_oid_t *uid, const char *pid, int *idx,
+    bson_t *out)
 {
 	bson_t		user, pkg;
 	bson_iter_t	it, arr, pit;
@@ -407,7 +413,10 @@ users_package_index(const bson_oid_t *uid, const char *pid, int *idx)
 			if (bson_iter_init_find(&pit, &pkg, "_id") &&
 			    BSON_ITER_HOLDS_UTF8(&pit) &&
 			    !strcmp(bson_iter_utf8(&pit, NULL), pid)) {
-				*idx = i;
+				if (idx != NULL)
+					*idx = i;
+				if (out != NULL)
+					bson_copy_to(&pkg, out);
 				ret = STORE_OK;
 				break;
 			}
@@ -462,36 +471,7 @@ users_package_pull(const bson_oid_t *uid, const char *pid)
 int
 users_package_find(const bson_oid_t *uid, const char *pid, bson_t *out)
 {
-	bson_t		user, pkg;
-	bson_iter_t	it, arr, pit;
-	const u_int8_t	*data;
-	u_int32_t	len;
-	int		ret;
-
-	if ((ret = users_find_by_id(uid, &user)) != STORE_OK)
-		return (ret);
-
-	ret = STORE_NOTFOUND;
-	if (bson_iter_init_find(&it, &user, "servicePackages") &&
-	    BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
-		while (bson_iter_next(&arr)) {
-			if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
-				continue;
-			bson_iter_document(&arr, &len, &data);
-			if (!bson_init_static(&pkg, data, len))
-				continue;
-			if (bson_iter_init_find(&pit, &pkg, "_id") &&
-			    BSON_ITER_HOLDS_UTF8(&pit) &&
-			    !strcmp(bson_iter_utf8(&pit, NULL), pid)) {
-				bson_copy_to(&pkg, out);
-				ret = STORE_OK;
-				break;
-			}
-		}
-	}
-
-	bson_destroy(&user);
-	return (ret);
+	return (users_package_lookup(uid, pid, NULL, out));
 }
 
 void
