@@ -9,7 +9,7 @@
  * written once the conversation has been quiet a while, or has been
  * dirty too long (domain/conv_checkpoint.c). A head that Redis lost
  * (restart, eviction) costs nothing but staleness until the next send
- * collides on seq and recounts from the messages (domain/msg_commit.c):
+ * collides on seq and recounts from the messages (domain/msg_number.c):
  * everything here is derived from the messages collection.
  *
  *   conv:head:<cid>   hash: seq, mid, at, text, u:<uid> (sent count), ck

@@ -12,13 +12,13 @@
 
 #include "cache/heads.h"
 #include "core/core.h"
-#include "core/metrics.h"
 #include "domain/chat_json.h"
 #include "domain/commit_internal.h"
 #include "domain/conv_state.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
 #include "domain/msg_internal.h"
+#include "domain/msg_types.h"
 #include "lib/doclist.h"
 #include "store/conversations.h"
 #include "store/doc.h"
@@ -154,11 +154,7 @@ commit_render(struct commit_batch *b)
 		if (d->res.status == 201) {
 			commit_announce(d, &users);
 			commit_events(d, d->cc);
-			metrics_inc(METRIC_MESSAGES_SENT, d->type);
-			if (!strcmp(d->type, "service_offer"))
-				metrics_inc(METRIC_SERVICE_OFFERS);
-			else if (!strcmp(d->type, "booking_request"))
-				metrics_inc(METRIC_BOOKING_REQUESTS);
+			msg_type_count(d->type);
 		}
 		userset_free(&users);
 	}

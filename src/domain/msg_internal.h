@@ -1,5 +1,6 @@
 /*
  * What the message files share (msg_input.c, msg_send.c, msg_commit.c,
+ * msg_number.c, msg_heads.c, msg_doubt.c, msg_route.c,
  * msg_read.c, msg_change.c, message_service.c); not for other layers.
  */
 
