@@ -87,6 +87,13 @@ msg_commit(struct msg_draft *d, void (*done)(void *,
 	d->done = done;
 	d->arg = arg;
 	d->deadline = core_now_ms() + CONV_LOCK_WAIT_MS;
+	/*
+	 * Its _id is drawn where the requester is: should the worker that
+	 * stores it die before answering, the requester can still find out
+	 * whether it landed (msg_doubt.c).
+	 */
+	bson_oid_init(&d->m.id, NULL);
+	d->has_id = 1;
 	if (!msg_route(d))
 		msg_commit_here(d, done, arg);
 }

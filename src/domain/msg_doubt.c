@@ -8,7 +8,10 @@
  * clientMessageId and, by design, announces nothing the second time.
  * So msg_commit.c hands each one here with its rendered events; once
  * the database answers again it is looked up by _id, and announced if
- * it is there. The lookups are point reads on _id (index-served on
+ * it is there. The same holds for a send routed to a worker that died
+ * before answering (msg_route.c): it may have stored the message and
+ * not announced it. Its draft waits here, with the _id the requester
+ * drew, and is rendered from the stored document if that turns up. The lookups are point reads on _id (index-served on
  * MongoDB and pushed down by FerretDB), one task per round.
  */
 
@@ -38,6 +41,7 @@ struct doubt {
 	TAILQ_ENTRY(doubt)	list;
 	bson_oid_t		id;
 	struct evq		ev;
+	struct msg_draft	*draft;		/* rendered when found */
 	int64_t			since;
 	int64_t			checked_at;
 	enum doubt_state	state;
@@ -54,6 +58,7 @@ static void	doubt_tick(void *);
 static void	doubt_run(void *);
 static void	doubt_done(void *);
 static void	doubt_free(struct doubt *);
+static struct doubt	*doubt_new(const bson_oid_t *);
 
 static struct doubt_list	doubts = TAILQ_HEAD_INITIALIZER(doubts);
 static size_t			ndoubts;
@@ -64,8 +69,30 @@ static int			checking;
 void
 msg_doubt_add(const bson_oid_t *id, struct evq *ev)
 {
-	struct doubt	*d, *old;
+	struct doubt	*d;
 	struct evt	*e;
+
+	d = doubt_new(id);
+	while ((e = TAILQ_FIRST(ev)) != NULL) {
+		TAILQ_REMOVE(ev, e, list);
+		TAILQ_INSERT_TAIL(&d->ev, e, list);
+	}
+}
+
+/* Loop: keep draft (ours now) until its outcome is known. */
+void
+msg_doubt_draft(struct msg_draft *draft)
+{
+	struct doubt	*d;
+
+	d = doubt_new(&draft->m.id);
+	d->draft = draft;
+}
+
+static struct doubt *
+doubt_new(const bson_oid_t *id)
+{
+	struct doubt	*d, *old;
 
 	if (ndoubts == DOUBT_MAX && (old = TAILQ_FIRST(&doubts)) != NULL) {
 		core_log("messages: a send of unknown outcome dropped "
@@ -79,14 +106,12 @@ msg_doubt_add(const bson_oid_t *id, struct evq *ev)
 		abort();
 	bson_oid_copy(id, &d->id);
 	evq_init(&d->ev);
-	while ((e = TAILQ_FIRST(ev)) != NULL) {
-		TAILQ_REMOVE(ev, e, list);
-		TAILQ_INSERT_TAIL(&d->ev, e, list);
-	}
 	d->since = core_now_ms();
 	TAILQ_INSERT_TAIL(&doubts, d, list);
 	ndoubts++;
 	doubt_arm();
+
+	return (d);
 }
 
 static void
@@ -138,6 +163,13 @@ doubt_run(void *arg)
 	TAILQ_FOREACH(d, &r->v, list) {
 		ret = msgs_find(&d->id, &doc);
 		if (ret == STORE_OK) {
+			/* As stored: its seq is the owner's. */
+			if (d->draft != NULL) {
+				if (d->draft->has_doc)
+					bson_destroy(&d->draft->doc);
+				bson_copy_to(&doc, &d->draft->doc);
+				d->draft->has_doc = 1;
+			}
 			bson_destroy(&doc);
 			d->state = DOUBT_FOUND;
 		} else if (ret == STORE_NOTFOUND) {
@@ -161,7 +193,9 @@ doubt_done(void *arg)
 	while ((d = TAILQ_FIRST(&r->v)) != NULL) {
 		TAILQ_REMOVE(&r->v, d, list);
 		if (d->state == DOUBT_FOUND) {
-			bus_publish(&d->ev);
+			if (d->draft != NULL)
+				msg_render_stored(d->draft);
+			bus_publish(d->draft != NULL ? &d->draft->ev : &d->ev);
 			doubt_free(d);
 			continue;
 		}
@@ -184,5 +218,7 @@ static void
 doubt_free(struct doubt *d)
 {
 	evq_clear(&d->ev);
+	if (d->draft != NULL)
+		msg_draft_free(d->draft);
 	free(d);
 }

@@ -28,7 +28,6 @@
 static void	commit_head_to(struct commit_conv *, int64_t,
 		    const bson_oid_t *, int64_t, const char *);
 static void	commit_head_to_doc(struct commit_conv *, const bson_t *);
-static void	commit_render_doubt(struct msg_draft *);
 static void	commit_announce(struct msg_draft *, const struct userset *);
 static void	commit_events(struct msg_draft *, struct commit_conv *);
 
@@ -142,7 +141,7 @@ commit_render(struct commit_batch *b)
 
 	TAILQ_FOREACH(d, &b->drafts, list) {
 		if (d->doubt) {
-			commit_render_doubt(d);
+			msg_render_stored(d);
 			continue;
 		}
 		if (d->held || (d->res.status != 201 && d->res.status != 200))
@@ -161,8 +160,8 @@ commit_render(struct commit_batch *b)
 }
 
 /* What d would have announced; heads moved later recount its sender. */
-static void
-commit_render_doubt(struct msg_draft *d)
+void
+msg_render_stored(struct msg_draft *d)
 {
 	struct userset		users;
 	struct user_public	me;

@@ -49,6 +49,7 @@ struct msg_draft {
 	int			has_doc;
 	int			held;		/* its conversation was busy */
 	int			doubt;		/* may be stored (msg_doubt.c) */
+	int			has_id;		/* m.id drawn (msg_commit) */
 	void			*cc;
 	struct msg_draft	*replay_of;	/* the same send, earlier */
 	struct msg_result	res;
@@ -70,6 +71,10 @@ extern const char	*msg_conv_not_found;
 void	msg_draft_free(struct msg_draft *);
 /* msg_doubt.c: announce id's events if it turns out to be stored. */
 void	msg_doubt_add(const bson_oid_t *, struct evq *);
+/* The same for a draft whose storing worker died: d is kept, rendered. */
+void	msg_doubt_draft(struct msg_draft *);
+/* d->ev += what a stored d announces (msg_heads.c). */
+void	msg_render_stored(struct msg_draft *);
 /* msg_commit() without routing: this worker owns the conversation. */
 void	msg_commit_here(struct msg_draft *, void (*)(void *,
 	    const struct msg_result *), void *);

@@ -190,7 +190,10 @@ commit_store(struct commit_batch *b)
 		d->m.client_id = d->client_id[0] != '\0' ? d->client_id :
 		    NULL;
 		d->m.now = core_now_ms();
-		bson_oid_init(&d->m.id, NULL);
+		if (!d->has_id) {
+			bson_oid_init(&d->m.id, NULL);
+			d->has_id = 1;
+		}
 		msgs_build(&d->m, &d->doc);
 		d->has_doc = 1;
 		v[n++] = d;

@@ -201,13 +201,21 @@ route_sweep(void *arg)
 		job_after(ROUTE_SWEEP_MS, route_sweep, NULL);
 }
 
+/*
+ * The owner died with d: the requester hears 503 (a retry with the same
+ * clientMessageId gets the stored one back), and d waits in msg_doubt.c
+ * to be announced should the owner have stored it before dying.
+ */
 static void
 route_fail(struct msg_draft *d)
 {
 	d->res.status = 503;
 	(void)snprintf(d->res.err, sizeof(d->res.err),
 	    "Server busy, try again shortly");
-	route_answer(d);
+	if (d->done != NULL)
+		d->done(d->arg, &d->res);
+	d->done = NULL;
+	msg_doubt_draft(d);
 }
 
 static void
@@ -230,6 +238,7 @@ route_encode(const struct msg_draft *d, bson_t *doc)
 	size_t		i;
 
 	BSON_APPEND_INT64(doc, "i", (int64_t)d->route_id);
+	BSON_APPEND_OID(doc, "id", &d->m.id);
 	BSON_APPEND_DOCUMENT_BEGIN(doc, "u", &u);
 	BSON_APPEND_OID(&u, "o", &d->user.oid);
 	BSON_APPEND_UTF8(&u, "n", d->user.name);
@@ -278,6 +287,9 @@ route_decode(const bson_t *doc)
 		key = bson_iter_key(&it);
 		if (!strcmp(key, "i") && BSON_ITER_HOLDS_INT64(&it)) {
 			d->route_id = (u_int64_t)bson_iter_int64(&it);
+		} else if (!strcmp(key, "id") && BSON_ITER_HOLDS_OID(&it)) {
+			bson_oid_copy(bson_iter_oid(&it), &d->m.id);
+			d->has_id = 1;
 		} else if (!strcmp(key, "u") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
 		    bson_iter_recurse(&it, &sub)) {
 			while (bson_iter_next(&sub)) {
