@@ -104,6 +104,7 @@ kore_parent_configure(int argc, char **argv)
 
 	/* Shared by every worker forked from here on (node-wide counters). */
 	metrics_init();
+	msg_announced_init();
 
 	if (config_load(err, sizeof(err)) == -1) {
 		fprintf(stderr, "lnk-chat: configuration error: %s\n", err);

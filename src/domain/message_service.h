@@ -159,6 +159,8 @@ int	msg_send_location(const struct dom_caller *, const bson_oid_t *,
 
 /* Worker start: drafts from the other workers, checkpoints. */
 void	msg_worker_init(void);
+/* In the parent, before the workers fork (msg_announced.c). */
+void	msg_announced_init(void);
 
 /*
  * The worker's loop: number, store and announce draft (it is the

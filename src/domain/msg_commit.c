@@ -328,10 +328,13 @@ commit_done(void *arg)
 static void
 commit_finish(struct msg_draft *d)
 {
-	if (d->doubt)
+	if (d->doubt) {
 		msg_doubt_add(&d->m.id, &d->ev);
-	else if (!TAILQ_EMPTY(&d->ev))
+	} else if (!TAILQ_EMPTY(&d->ev)) {
+		if (d->res.status == 201)
+			msg_announced_note(&d->m.id);
 		bus_publish(&d->ev);
+	}
 	if (d->done != NULL)
 		d->done(d->arg, &d->res);
 	msg_draft_free(d);

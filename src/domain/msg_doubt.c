@@ -192,10 +192,16 @@ doubt_done(void *arg)
 	now = core_now_ms();
 	while ((d = TAILQ_FIRST(&r->v)) != NULL) {
 		TAILQ_REMOVE(&r->v, d, list);
-		if (d->state == DOUBT_FOUND) {
+		if (d->state == DOUBT_FOUND && !msg_announced(&d->id)) {
 			if (d->draft != NULL)
 				msg_render_stored(d->draft);
+			msg_announced_note(&d->id);
 			bus_publish(d->draft != NULL ? &d->draft->ev : &d->ev);
+			doubt_free(d);
+			continue;
+		}
+		if (d->state == DOUBT_FOUND) {
+			/* Its owner announced it before dying. */
 			doubt_free(d);
 			continue;
 		}

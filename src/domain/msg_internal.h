@@ -73,6 +73,9 @@ void	msg_draft_free(struct msg_draft *);
 void	msg_doubt_add(const bson_oid_t *, struct evq *);
 /* The same for a draft whose storing worker died: d is kept, rendered. */
 void	msg_doubt_draft(struct msg_draft *);
+/* msg_announced.c: what this node announced last, across its workers. */
+void	msg_announced_note(const bson_oid_t *);
+int	msg_announced(const bson_oid_t *);
 /* d->ev += what a stored d announces (msg_heads.c). */
 void	msg_render_stored(struct msg_draft *);
 /* msg_commit() without routing: this worker owns the conversation. */
