@@ -379,7 +379,7 @@ commit_finish(struct msg_draft *d)
 	if (d->doubt)
 		msg_doubt_add(&d->m.id, &d->ev);
 	else if (!TAILQ_EMPTY(&d->ev))
-		bus_publish(&d->ev);
+		evq_publish(&d->ev);
 	if (d->done != NULL)
 		d->done(d->arg, &d->res);
 	msg_draft_free(d);

@@ -161,7 +161,7 @@ doubt_done(void *arg)
 	while ((d = TAILQ_FIRST(&r->v)) != NULL) {
 		TAILQ_REMOVE(&r->v, d, list);
 		if (d->state == DOUBT_FOUND) {
-			bus_publish(&d->ev);
+			evq_publish(&d->ev);
 			doubt_free(d);
 			continue;
 		}

@@ -17,14 +17,12 @@
 #include "engineio/eio_internal.h"
 #include "engineio/eio_packet.h"
 
-struct eio_hooks	eio_hooks;
+struct eio_config	eio_conf;
 
 void
-eio_init(const struct eio_hooks *h)
+eio_init(const struct eio_config *conf)
 {
-	memset(&eio_hooks, 0, sizeof(eio_hooks));
-	if (h != NULL)
-		eio_hooks = *h;
+	eio_conf = *conf;
 
 	sess_init();
 	relay_init();

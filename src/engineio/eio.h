@@ -37,6 +37,18 @@ struct eio_hooks {
 	int	(*origin_allowed)(const char *);
 };
 
+/* The transport's settings: this layer reads no configuration itself. */
+struct eio_config {
+	/* Heartbeat (ms): a ping every interval, a pong within timeout. */
+	u_int32_t		ping_interval;
+	u_int32_t		ping_timeout;
+	/* The largest POST body or WebSocket message (bytes). */
+	u_int32_t		max_payload;
+	/* Bytes queued for a client that does not read before it is dropped. */
+	u_int32_t		socket_queue_max;
+	struct eio_hooks	hooks;
+};
+
 /* What runs on top of a session (Socket.IO, or the raw echo). */
 struct eio_server {
 	const char	*name;
@@ -54,7 +66,7 @@ struct eio_server {
 /* data[0] is already the "4" of a text message packet */
 #define EIO_SEND_PREFIXED	0x02
 
-void		eio_init(const struct eio_hooks *);
+void		eio_init(const struct eio_config *);
 void		eio_teardown(void);
 void		eio_tick(u_int64_t);
 

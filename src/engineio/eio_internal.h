@@ -81,8 +81,8 @@ struct http_request;
 /*
  * A WebSocket client that stops reading makes Kore queue every frame
  * for it, a polling client that stops polling makes its session queue
- * them: past cfg.socket_queue_max bytes (or this many frames) it is
- * dropped instead.
+ * them: past eio_config's socket_queue_max bytes (or this many frames)
+ * it is dropped instead.
  */
 #define WS_BACKLOG_FRAMES	16384
 
@@ -201,9 +201,6 @@ struct eio_msg {
 	char		sid[EIO_SID_LEN + 1];
 };
 
-/* What the layer above gave eio_init() (eio.c). */
-extern struct eio_hooks	eio_hooks;
-
 /* Kore WebSocket callbacks (eio_ws.c), looked up by name. */
 void	rt_ws_connect(struct connection *);
 void	rt_ws_message(struct connection *, u_int8_t, const void *, size_t);
@@ -215,6 +212,9 @@ void	rt_ws_disconnect(struct connection *);
  * could bind to a symbol of the same name in Kore or a library.
  */
 #pragma GCC visibility push(hidden)
+
+/* What the layer above gave eio_init() (eio.c). */
+extern struct eio_config	eio_conf;
 
 /* eio_request.c */
 void	eio_error_body(int, int *, struct eio_buf *);

@@ -20,7 +20,6 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "core/config.h"
 #include "core/core.h"
 #include "core/peer.h"
 #include "engineio/eio.h"
@@ -60,7 +59,7 @@ relay_tick(u_int64_t now)
 	struct eio_relay	*r, *rnext;
 	u_int64_t		limit;
 
-	limit = cfg.ping_interval + cfg.ping_timeout + 5000;
+	limit = eio_conf.ping_interval + eio_conf.ping_timeout + 5000;
 	for (r = TAILQ_FIRST(&relays_pending); r != NULL; r = rnext) {
 		rnext = TAILQ_NEXT(r, plist);
 		if (now - r->started < limit)

@@ -14,7 +14,6 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "core/config.h"
 #include "core/core.h"
 #include "core/peer.h"
 #include "engineio/eio.h"
@@ -56,17 +55,18 @@ int
 eio_http(struct http_request *req, const struct eio_server *srv)
 {
 	char		transport[16], sid[EIO_SID_LEN + 2], eio[8];
+	const struct eio_hooks	*hooks = &eio_conf.hooks;
 	const char	*hdr;
 	int		r, ws, upgrade;
 
 	if (http_state_exists(req))
 		return (eio_finish(req, http_state_get(req)));
 
-	if (req->method == HTTP_METHOD_OPTIONS &&
-	    eio_hooks.cors_preflight != NULL && eio_hooks.cors_preflight(req))
+	if (req->method == HTTP_METHOD_OPTIONS && hooks->cors_preflight != NULL &&
+	    hooks->cors_preflight(req))
 		return (KORE_RESULT_OK);
-	if (eio_hooks.cors_headers != NULL)
-		(void)eio_hooks.cors_headers(req);
+	if (hooks->cors_headers != NULL)
+		(void)hooks->cors_headers(req);
 
 	r = eio_query_get(req->query_string, "transport", transport,
 	    sizeof(transport));
@@ -278,9 +278,9 @@ eio_handshake(struct http_request *req, const struct eio_server *srv, int ws)
 	json_arr_open(&j);
 	json_str(&j, "websocket");
 	json_arr_close(&j);
-	json_kint(&j, "pingInterval", cfg.ping_interval);
-	json_kint(&j, "pingTimeout", cfg.ping_timeout);
-	json_kint(&j, "maxPayload", cfg.max_payload);
+	json_kint(&j, "pingInterval", eio_conf.ping_interval);
+	json_kint(&j, "pingTimeout", eio_conf.ping_timeout);
+	json_kint(&j, "maxPayload", eio_conf.max_payload);
 	json_obj_close(&j);
 	d = json_data(&j, &len);
 
@@ -364,11 +364,12 @@ eio_ws_headers_ok(struct http_request *req)
 static int
 eio_origin_ok(struct http_request *req)
 {
+	const struct eio_hooks	*hooks = &eio_conf.hooks;
 	const char	*origin, *host, *p;
 
 	if (!http_request_header(req, "origin", &origin))
 		return (1);
-	if (eio_hooks.origin_allowed == NULL || eio_hooks.origin_allowed(origin))
+	if (hooks->origin_allowed == NULL || hooks->origin_allowed(origin))
 		return (1);
 
 	if ((p = strstr(origin, "://")) != NULL &&
@@ -384,7 +385,7 @@ eio_read_body(struct http_request *req, struct eio_buf *out)
 {
 	ssize_t		r;
 
-	if (req->content_length > cfg.max_payload)
+	if (req->content_length > eio_conf.max_payload)
 		return (-1);
 
 	eio_buf_reserve(out, req->content_length + 1);
@@ -395,7 +396,7 @@ eio_read_body(struct http_request *req, struct eio_buf *out)
 		if (r <= 0)
 			break;
 		out->len += r;
-		if (out->len > cfg.max_payload)
+		if (out->len > eio_conf.max_payload)
 			return (-1);
 	}
 

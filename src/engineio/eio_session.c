@@ -17,7 +17,6 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "core/config.h"
 #include "core/core.h"
 #include "core/metrics.h"
 #include "core/peer.h"
@@ -182,7 +181,7 @@ sess_opened(struct eio_session *s)
 	s->opened = 1;
 	metrics_gauge_add(METRIC_CONNECTIONS, 1,
 	    s->transport == T_WEBSOCKET ? "websocket" : "polling");
-	timer_set(s, TQ_PING, kore_time_ms() + cfg.ping_interval);
+	timer_set(s, TQ_PING, kore_time_ms() + eio_conf.ping_interval);
 	s->srv->on_open(s);
 }
 
@@ -332,7 +331,7 @@ sess_ws_frame(struct eio_session *s, struct eio_ep *ep, int op,
 	if (s->state != S_OPEN)
 		return;
 
-	if (len > cfg.max_payload) {
+	if (len > eio_conf.max_payload) {
 		core_log("eio %s: %zu byte frame over maxPayload", s->sid, len);
 		sess_destroy(s, "transport error", EIO_CLOSE);
 		return;
@@ -424,7 +423,7 @@ sess_pong(struct eio_session *s)
 	if (s->tq != TQ_PONG)
 		return;
 
-	timer_set(s, TQ_PING, kore_time_ms() + cfg.ping_interval);
+	timer_set(s, TQ_PING, kore_time_ms() + eio_conf.ping_interval);
 }
 
 /*
@@ -556,7 +555,7 @@ sess_queue(struct eio_session *s, int type, int binary, const void *data,
 	if (s->dropped)
 		return;
 	/* The same rule as for a WebSocket that is not read (ws_backlogged). */
-	if (s->outq_bytes > cfg.socket_queue_max) {
+	if (s->outq_bytes > eio_conf.socket_queue_max) {
 		sess_drop(s);
 		return;
 	}
@@ -581,7 +580,7 @@ static void
 sess_drop(struct eio_session *s)
 {
 	core_log("eio %s: dropping a polling client that does not poll "
-	    "(over %u bytes queued)", s->sid, cfg.socket_queue_max);
+	    "(over %u bytes queued)", s->sid, eio_conf.socket_queue_max);
 	s->dropped = 1;
 	sess_outq_free(s);
 	timer_set(s, TQ_DROP, kore_time_ms());

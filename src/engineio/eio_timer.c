@@ -10,7 +10,6 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "core/config.h"
 #include "engineio/eio.h"
 #include "engineio/eio_internal.h"
 #include "engineio/eio_packet.h"
@@ -107,7 +106,7 @@ timer_fire(void *arg, u_int64_t unused)
 		sess_destroy(s, "ping timeout", EIO_CLOSE);
 
 	while ((s = TAILQ_FIRST(&ping_q)) != NULL && s->due <= now) {
-		timer_set(s, TQ_PONG, s->due + cfg.ping_timeout);
+		timer_set(s, TQ_PONG, s->due + eio_conf.ping_timeout);
 		if (s->transport == T_WEBSOCKET && s->ws.kind != EP_NONE) {
 			ep_ws_text(&s->ws, EIO_PING, NULL, 0);
 		} else {

@@ -14,7 +14,6 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "core/config.h"
 #include "core/core.h"
 #include "core/peer.h"
 #include "engineio/eio.h"
@@ -58,9 +57,9 @@ rt_ws_connect(struct connection *c)
 	json_key(&j, "upgrades");
 	json_arr_open(&j);
 	json_arr_close(&j);
-	json_kint(&j, "pingInterval", cfg.ping_interval);
-	json_kint(&j, "pingTimeout", cfg.ping_timeout);
-	json_kint(&j, "maxPayload", cfg.max_payload);
+	json_kint(&j, "pingInterval", eio_conf.ping_interval);
+	json_kint(&j, "pingTimeout", eio_conf.ping_timeout);
+	json_kint(&j, "maxPayload", eio_conf.max_payload);
 	json_obj_close(&j);
 	d = json_data(&j, &len);
 	ep_ws_text(&s->ws, EIO_OPEN, d, len);
@@ -243,7 +242,7 @@ ws_send_capped(struct connection *c, u_int8_t op, const void *data,
 		 * broadcast. The loop notices the shutdown.
 		 */
 		core_log("eio: dropping a websocket client that does not "
-		    "read (over %u bytes queued)", cfg.socket_queue_max);
+		    "read (over %u bytes queued)", eio_conf.socket_queue_max);
 		(void)shutdown(c->fd, SHUT_RDWR);
 		return;
 	}
@@ -269,7 +268,8 @@ ws_backlogged(struct connection *c)
 	n = 0;
 	TAILQ_FOREACH(nb, &c->send_queue, list) {
 		bytes += nb->b_len - nb->s_off;
-		if (bytes > cfg.socket_queue_max || ++n > WS_BACKLOG_FRAMES)
+		if (bytes > eio_conf.socket_queue_max ||
+		    ++n > WS_BACKLOG_FRAMES)
 			return (1);
 	}
 

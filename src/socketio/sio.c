@@ -12,7 +12,6 @@
 
 #include <kore/kore.h>
 
-#include "core/config.h"
 #include "core/core.h"
 #include "engineio/eio.h"
 #include "engineio/eio_packet.h"
@@ -28,10 +27,10 @@ static void	socket_send(struct sio_socket *, int, int, u_int64_t,
 static TAILQ_HEAD(, sio_nsp)		namespaces;
 
 void
-sio_init(void)
+sio_init(const struct sio_config *conf)
 {
 	TAILQ_INIT(&namespaces);
-	client_init();
+	client_init(conf->connect_timeout);
 }
 
 void

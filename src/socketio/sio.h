@@ -4,7 +4,8 @@
  * layer (/chat) is written against. Everything runs on the worker's
  * event loop; nothing here may be called from a task thread.
  *
- * Registering a namespace (in rt_worker_init, every worker):
+ * Registering a namespace (in rt_worker_init, every worker, after
+ * sio_init):
  *
  *	static const struct sio_nsp_ops chat_ops = {
  *		chat_connect, chat_event, chat_disconnect
@@ -89,7 +90,13 @@ typedef void	(*sio_ack_cb)(struct sio_socket *, const char *, size_t,
 /* The Engine.IO server Socket.IO runs on (route /socket.io/). */
 extern const struct eio_server	sio_eio_server;
 
-void		sio_init(void);
+/* Socket.IO's settings: this layer reads no configuration itself. */
+struct sio_config {
+	/* ms for a new engine connection to join a namespace */
+	u_int32_t	connect_timeout;
+};
+
+void		sio_init(const struct sio_config *);
 void		sio_teardown(void);
 void		sio_tick(u_int64_t);
 

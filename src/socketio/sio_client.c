@@ -14,7 +14,6 @@
 
 #include <kore/kore.h>
 
-#include "core/config.h"
 #include "core/core.h"
 #include "engineio/eio.h"
 #include "engineio/eio_packet.h"
@@ -53,11 +52,15 @@ static TAILQ_HEAD(, sio_client)		client_reap;
 static TAILQ_HEAD(, sio_socket)		socket_reap;
 static LIST_HEAD(, sio_socket)		sockets[SOCK_BUCKETS];
 static u_int64_t			socket_seq;
+static u_int32_t			connect_timeout;
 
+/* connect_timeout: ms for a new engine connection to join a namespace. */
 void
-client_init(void)
+client_init(u_int32_t timeout)
 {
 	size_t		i;
+
+	connect_timeout = timeout;
 
 	TAILQ_INIT(&connect_q);
 	TAILQ_INIT(&client_reap);
@@ -76,7 +79,7 @@ client_tick(u_int64_t now)
 	struct sio_pending_ack	*a;
 
 	while ((c = TAILQ_FIRST(&connect_q)) != NULL &&
-	    now - c->created >= cfg.connect_timeout) {
+	    now - c->created >= connect_timeout) {
 		TAILQ_REMOVE(&connect_q, c, list);
 		c->in_connect_q = 0;
 		if (LIST_EMPTY(&c->sockets))

@@ -98,7 +98,7 @@ void	send_encoded(struct sio_client *, struct eio_buf *,
 	    const struct sio_bin *, int);
 
 /* sio_client.c */
-void	client_init(void);
+void	client_init(u_int32_t);
 void	client_tick(u_int64_t);
 void	socket_gone(struct sio_socket *, const char *);
 
