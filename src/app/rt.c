@@ -16,6 +16,7 @@
 #include "chat/chat.h"
 #include "core/config.h"
 #include "core/core.h"
+#include "core/kx.h"
 #include "domain/events.h"
 #include "engineio/eio.h"
 #include "http/cors.h"
@@ -62,6 +63,9 @@ rt_worker_init(void)
 	struct sio_config	sc;
 	struct bus_config	bc;
 	const char		*v;
+
+	/* The module reaches into Kore 4.1.0's internals (core/kx.h). */
+	kx_check();
 
 	memset(&ec, 0, sizeof(ec));
 	ec.ping_interval = cfg.ping_interval;

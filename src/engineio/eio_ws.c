@@ -15,6 +15,7 @@
 #include <kore/http.h>
 
 #include "core/core.h"
+#include "core/kx.h"
 #include "core/peer.h"
 #include "engineio/eio.h"
 #include "engineio/eio_internal.h"
@@ -257,23 +258,8 @@ ws_send_capped(struct connection *c, u_int8_t op, const void *data,
 static int
 ws_backlogged(struct connection *c)
 {
-	struct netbuf	*nb;
-	size_t		bytes;
-	int		n;
-
-	if (c->state != CONN_STATE_ESTABLISHED)
-		return (0);
-
-	bytes = 0;
-	n = 0;
-	TAILQ_FOREACH(nb, &c->send_queue, list) {
-		bytes += nb->b_len - nb->s_off;
-		if (bytes > eio_conf.socket_queue_max ||
-		    ++n > WS_BACKLOG_FRAMES)
-			return (1);
-	}
-
-	return (0);
+	return (kx_conn_backlogged(c, eio_conf.socket_queue_max,
+	    WS_BACKLOG_FRAMES));
 }
 
 /*
@@ -291,8 +277,7 @@ ws_send(struct connection *c, u_int8_t op, const void *data, size_t len)
 	u_int8_t		hdr[4];
 	size_t			hlen;
 
-	if (wc == NULL || c->state != CONN_STATE_ESTABLISHED ||
-	    len > WS_COALESCE_MAX) {
+	if (wc == NULL || !kx_conn_established(c) || len > WS_COALESCE_MAX) {
 		kore_websocket_send(c, op, data, len);
 		return;
 	}
@@ -307,9 +292,9 @@ ws_send(struct connection *c, u_int8_t op, const void *data, size_t len)
 		hdr[3] = len & 0xff;
 		hlen = 4;
 	}
-	net_send_queue(c, hdr, hlen);
+	kx_conn_queue(c, hdr, hlen);
 	if (len > 0)
-		net_send_queue(c, data, len);
+		kx_conn_queue(c, data, len);
 
 	if (!wc->dirty) {
 		wc->dirty = 1;
@@ -330,7 +315,7 @@ ws_clean(struct eio_wsconn *wc)
 		wc->dirty = 0;
 	}
 	if (wc->write_held) {
-		wc->c->evt.flags |= KORE_EVENT_WRITE;
+		kx_conn_release_write(wc->c);
 		wc->write_held = 0;
 	}
 }
@@ -348,7 +333,7 @@ ws_flush_fire(void *arg, u_int64_t now)
 	flush_pending = 0;
 	while ((wc = TAILQ_FIRST(&dirty_q)) != NULL) {
 		ws_clean(wc);
-		if (!net_send_flush(wc->c))
+		if (!kx_conn_flush(wc->c))
 			kore_connection_disconnect(wc->c);
 	}
 }
@@ -366,8 +351,6 @@ ws_hold_writes(struct connection *c)
 {
 	struct eio_wsconn	*wc = c->hdlr_extra;
 
-	if (wc != NULL && wc->dirty && (c->evt.flags & KORE_EVENT_WRITE)) {
-		c->evt.flags &= ~KORE_EVENT_WRITE;
+	if (wc != NULL && wc->dirty && kx_conn_hold_write(c))
 		wc->write_held = 1;
-	}
 }

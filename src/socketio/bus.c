@@ -301,7 +301,7 @@ bus_send(struct eio_buf *b)
 static int
 bus_remote(void)
 {
-	return (worker_count - KORE_WORKER_BASE > 1 || (redis_on && others));
+	return (peer_count() > 1 || (redis_on && others));
 }
 
 /* The other workers of this node, then the other nodes. */
@@ -313,7 +313,7 @@ bus_forward(struct eio_buf *b)
 	size_t		nlen;
 	u_int8_t	stack[BUS_STACK];
 
-	if (worker_count - KORE_WORKER_BASE > 1)
+	if (peer_count() > 1)
 		peer_send(PEER_ALL, PEER_BUS, b->data, b->len);
 
 	if (!redis_on || !others)
@@ -398,5 +398,5 @@ bus_redis_count(long long n)
 {
 	/* Each of this node's workers holds one subscription. */
 	if (n >= 0)
-		others = n > (long long)(worker_count - KORE_WORKER_BASE);
+		others = n > (long long)peer_count();
 }
