@@ -97,12 +97,6 @@ eio_close(struct eio_session *s, const char *reason)
 	sess_destroy(s, reason, EIO_CLOSE);
 }
 
-const char *
-eio_sid(struct eio_session *s)
-{
-	return (s->sid);
-}
-
 void
 eio_set_data(struct eio_session *s, void *data)
 {
@@ -131,10 +125,4 @@ const char *
 eio_remote_addr(struct eio_session *s)
 {
 	return (s->addr);
-}
-
-int
-eio_is_websocket(struct eio_session *s)
-{
-	return (s->transport == T_WEBSOCKET);
 }

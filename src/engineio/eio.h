@@ -77,13 +77,11 @@ void		eio_send(struct eio_session *, const void *, size_t, int);
 /* Server-side close: queued packets go out first (polling). */
 void		eio_close(struct eio_session *, const char *);
 
-const char	*eio_sid(struct eio_session *);
 void		eio_set_data(struct eio_session *, void *);
 void		*eio_data(struct eio_session *);
 /* From the request that opened the session. */
 const char	*eio_handshake_query(struct eio_session *);
 const char	*eio_handshake_authorization(struct eio_session *);
 const char	*eio_remote_addr(struct eio_session *);
-int		eio_is_websocket(struct eio_session *);
 
 #endif

@@ -157,31 +157,6 @@ bus_emit_nsp(const char *nsp, const char *room, const char *event,
 	eio_buf_free(&b);
 }
 
-void
-bus_join(const char *room, const char *target)
-{
-	struct eio_buf	b;
-	u_int8_t	stack[BUS_STACK];
-
-	eio_buf_init_with(&b, stack, sizeof(stack));
-	bus_add(&b, BUS_JOIN, bus_nsp, room, target, NULL, NULL, 0);
-	bus_send(&b);
-	eio_buf_free(&b);
-}
-
-void
-bus_leave(const char *room, const char *target)
-{
-	struct eio_buf	b;
-	u_int8_t	stack[BUS_STACK];
-
-	eio_buf_init_with(&b, stack, sizeof(stack));
-	bus_add(&b, BUS_LEAVE, bus_nsp, room, target, NULL, NULL,
-	    0);
-	bus_send(&b);
-	eio_buf_free(&b);
-}
-
 int
 bus_deliver(const u_int8_t *p, size_t len)
 {

@@ -63,8 +63,6 @@ void	bus_emit(const char *, const char *, const char *, size_t,
 /* The same for another namespace. */
 void	bus_emit_nsp(const char *, const char *, const char *, const char *,
 	    size_t, const char *);
-void	bus_join(const char *, const char *);
-void	bus_leave(const char *, const char *);
 
 /* Who hears NOTE records (topic, argument), on every worker. */
 void	bus_on_note(void (*)(const char *, const char *));

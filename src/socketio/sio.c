@@ -162,15 +162,6 @@ sio_emit(struct sio_socket *s, const char *event, const char *arg,
 }
 
 void
-sio_emitv(struct sio_socket *s, const char *event, const char *args,
-    size_t len)
-{
-	if (s->state != SOCK_CONNECTED)
-		return;
-	socket_send(s, SIO_EVENT, 0, 0, event, args, len, 1, NULL, 0);
-}
-
-void
 sio_emit_bin(struct sio_socket *s, const char *event, const char *args,
     size_t len, const struct sio_bin *att, int natt)
 {
@@ -180,39 +171,11 @@ sio_emit_bin(struct sio_socket *s, const char *event, const char *args,
 }
 
 void
-sio_emit_ack(struct sio_socket *s, const char *event, const char *arg,
-    size_t len, sio_ack_cb cb, void *cbarg)
-{
-	struct sio_pending_ack	*a;
-
-	if (s->state != SOCK_CONNECTED) {
-		cb(NULL, NULL, 0, cbarg);
-		return;
-	}
-
-	a = kore_calloc(1, sizeof(*a));
-	a->id = s->ack_seq++;
-	a->cb = cb;
-	a->arg = cbarg;
-	TAILQ_INSERT_TAIL(&s->acks, a, list);
-
-	socket_send(s, SIO_EVENT, 1, a->id, event, arg, len, 0, NULL, 0);
-}
-
-void
 sio_ack(struct sio_socket *s, u_int64_t id, const char *value, size_t len)
 {
 	if (s->state != SOCK_CONNECTED)
 		return;
 	socket_send(s, SIO_ACK, 1, id, NULL, value, len, 0, NULL, 0);
-}
-
-void
-sio_ackv(struct sio_socket *s, u_int64_t id, const char *args, size_t len)
-{
-	if (s->state != SOCK_CONNECTED)
-		return;
-	socket_send(s, SIO_ACK, 1, id, NULL, args, len, 1, NULL, 0);
 }
 
 void
@@ -237,15 +200,6 @@ sio_disconnect(struct sio_socket *s)
 	socket_gone(s, "server namespace disconnect");
 }
 
-void
-sio_close(struct sio_socket *s)
-{
-	if (s->state == SOCK_GONE || s->client->closed)
-		return;
-
-	eio_close(s->client->sess, "forced server close");
-}
-
 const char *
 sio_socket_sid(struct sio_socket *s)
 {
@@ -256,18 +210,6 @@ u_int64_t
 sio_socket_id(struct sio_socket *s)
 {
 	return (s->id);
-}
-
-struct sio_nsp *
-sio_socket_nsp(struct sio_socket *s)
-{
-	return (s->nsp);
-}
-
-int
-sio_connected(struct sio_socket *s)
-{
-	return (s->state == SOCK_CONNECTED);
 }
 
 void

@@ -36,7 +36,6 @@ static struct sio_socket	*client_socket(struct sio_client *,
 static void	client_connect(struct sio_client *, const struct sio_packet *);
 static void	client_event(struct sio_socket *, const struct sio_packet *,
 		    const struct sio_bin *, int);
-static void	client_ack(struct sio_socket *, const struct sio_packet *);
 static struct sio_socket	*socket_new(struct sio_client *,
 				    struct sio_nsp *);
 
@@ -76,7 +75,6 @@ client_tick(u_int64_t now)
 {
 	struct sio_client	*c;
 	struct sio_socket	*s;
-	struct sio_pending_ack	*a;
 
 	while ((c = TAILQ_FIRST(&connect_q)) != NULL &&
 	    now - c->created >= connect_timeout) {
@@ -88,10 +86,6 @@ client_tick(u_int64_t now)
 
 	while ((s = TAILQ_FIRST(&socket_reap)) != NULL) {
 		TAILQ_REMOVE(&socket_reap, s, reap);
-		while ((a = TAILQ_FIRST(&s->acks)) != NULL) {
-			TAILQ_REMOVE(&s->acks, a, list);
-			kore_free(a);
-		}
 		kore_free(s);
 	}
 
@@ -252,7 +246,7 @@ client_packet(struct sio_client *c, const struct sio_packet *p,
 		break;
 	case SIO_ACK:
 	case SIO_BINARY_ACK:
-		client_ack(s, p);
+		/* The server asks for no acks (sio.h): nothing waits. */
 		break;
 	}
 }
@@ -359,26 +353,6 @@ client_event(struct sio_socket *s, const struct sio_packet *p,
 		kore_free(nbuf);
 }
 
-static void
-client_ack(struct sio_socket *s, const struct sio_packet *p)
-{
-	struct sio_pending_ack	*a;
-
-	if (!p->has_id)
-		return;
-
-	TAILQ_FOREACH(a, &s->acks, list) {
-		if (a->id == p->id)
-			break;
-	}
-	if (a == NULL)
-		return;
-
-	TAILQ_REMOVE(&s->acks, a, list);
-	a->cb(s, p->payload, p->payload_len, a->arg);
-	kore_free(a);
-}
-
 static struct sio_socket *
 socket_new(struct sio_client *c, struct sio_nsp *nsp)
 {
@@ -390,7 +364,6 @@ socket_new(struct sio_client *c, struct sio_nsp *nsp)
 	s->state = SOCK_PENDING;
 	s->nsp = nsp;
 	s->client = c;
-	TAILQ_INIT(&s->acks);
 	LIST_INIT(&s->rooms);
 
 	arc4random_buf(rnd, sizeof(rnd));
@@ -403,13 +376,12 @@ socket_new(struct sio_client *c, struct sio_nsp *nsp)
 }
 
 /*
- * The socket leaves its namespace: rooms, pending acks, lookups. The
+ * The socket leaves its namespace: rooms, lookups. The
  * namespace hears about it unless it was refused (reason NULL).
  */
 void
 socket_gone(struct sio_socket *s, const char *reason)
 {
-	struct sio_pending_ack	*a;
 	struct sio_member	*m;
 	int			was;
 
@@ -420,12 +392,6 @@ socket_gone(struct sio_socket *s, const char *reason)
 
 	if (reason != NULL)
 		s->nsp->ops.on_disconnect(s, reason);
-
-	while ((a = TAILQ_FIRST(&s->acks)) != NULL) {
-		TAILQ_REMOVE(&s->acks, a, list);
-		a->cb(NULL, NULL, 0, a->arg);
-		kore_free(a);
-	}
 
 	while ((m = LIST_FIRST(&s->rooms)) != NULL)
 		member_remove(m);

@@ -49,13 +49,6 @@ struct sio_nsp {
 	TAILQ_ENTRY(sio_nsp)		list;
 };
 
-struct sio_pending_ack {
-	u_int64_t			id;
-	sio_ack_cb			cb;
-	void				*arg;
-	TAILQ_ENTRY(sio_pending_ack)	list;
-};
-
 struct sio_client {
 	struct eio_session		*sess;
 	int				closed;
@@ -78,8 +71,6 @@ struct sio_socket {
 	int				state;
 	struct sio_nsp			*nsp;
 	struct sio_client		*client;
-	u_int64_t			ack_seq;
-	TAILQ_HEAD(, sio_pending_ack)	acks;
 	LIST_HEAD(, sio_member)		rooms;
 	void				*udata;
 	LIST_ENTRY(sio_socket)		clist;

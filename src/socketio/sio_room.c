@@ -135,38 +135,6 @@ sio_room_leave_local(struct sio_nsp *nsp, const char *room, const char *target)
 	}
 }
 
-size_t
-sio_room_size(struct sio_nsp *nsp, const char *room)
-{
-	struct sio_room	*r;
-
-	if ((r = room_find(nsp, room, 0)) == NULL)
-		return (0);
-
-	return (r->count);
-}
-
-void
-sio_room_foreach(struct sio_nsp *nsp, const char *room,
-    void (*cb)(struct sio_socket *, void *), void *arg)
-{
-	struct sio_room		*r;
-	struct sio_member	*m, *next;
-
-	if ((r = room_find(nsp, room, 0)) == NULL)
-		return;
-
-	/* The last member leaving frees the room: stop before that. */
-	for (m = TAILQ_FIRST(&r->members); m != NULL; m = next) {
-		next = TAILQ_NEXT(m, rlist);
-		if (next == NULL) {
-			cb(m->sock, arg);
-			return;
-		}
-		cb(m->sock, arg);
-	}
-}
-
 static struct sio_room *
 room_find(struct sio_nsp *nsp, const char *name, int create)
 {
