@@ -1,6 +1,8 @@
 /*
- * The realtime layer's Kore hooks: the page handlers of the Engine.IO
- * routes and the per-worker init/tick/teardown app.c calls.
+ * The realtime layer's Kore hooks: the page handler of the Socket.IO
+ * route and the per-worker init/tick/teardown app.c calls. What runs on
+ * top (the chat, or the conformance fixture's reference servers) is
+ * chosen at link time: rt_app.h.
  */
 
 #include <sys/types.h>
@@ -13,6 +15,7 @@
 #include <kore/http.h>
 
 #include "app/app.h"
+#include "app/rt_app.h"
 #include "chat/chat.h"
 #include "core/config.h"
 #include "core/core.h"
@@ -21,14 +24,12 @@
 #include "engineio/eio.h"
 #include "http/cors.h"
 #include "socketio/bus.h"
-#include "socketio/conformance.h"
 #include "socketio/sio.h"
 
 /* Between the nodes of one deployment. */
 #define RT_BUS_CHANNEL		"lnk-chat:bus"
 
 int	rt_socketio(struct http_request *);
-int	rt_engineio(struct http_request *);
 
 static void	rt_publish(struct evq *);
 
@@ -37,18 +38,6 @@ int
 rt_socketio(struct http_request *req)
 {
 	return (eio_http(req, &sio_eio_server));
-}
-
-/* route /engine.io/ (conformance fixture only: a raw echo) */
-int
-rt_engineio(struct http_request *req)
-{
-	if (cfg.mode != CONFIG_MODE_CONFORMANCE) {
-		http_response(req, 404, NULL, 0);
-		return (KORE_RESULT_OK);
-	}
-
-	return (eio_http(req, &conformance_echo_server));
 }
 
 /*
@@ -92,21 +81,14 @@ rt_worker_init(void)
 	/* What domain operations announce goes out on the bus. */
 	evq_set_sink(rt_publish);
 
-	/*
-	 * Namespaces register here, in every worker. The chat layer adds
-	 * its /chat registration next to this.
-	 */
-	if (cfg.mode == CONFIG_MODE_CONFORMANCE)
-		conformance_init();
-	else
-		chat_init();
+	/* Namespaces register here, in every worker. */
+	rt_app_init();
 }
 
 void
 rt_worker_teardown(void)
 {
-	if (cfg.mode == CONFIG_MODE_SERVER)
-		chat_teardown();
+	rt_app_teardown();
 	eio_teardown();
 	sio_teardown();
 	bus_teardown();
@@ -118,8 +100,7 @@ rt_tick(u_int64_t now)
 	eio_tick(now);
 	sio_tick(now);
 	bus_tick(now);
-	if (cfg.mode == CONFIG_MODE_SERVER)
-		chat_tick(now);
+	rt_app_tick(now);
 }
 
 /* A domain event queue as one bus batch, in order, for /chat. */
