@@ -4,7 +4,7 @@
 APP	:= $(notdir $(CURDIR))
 SO	:= $(APP).so
 
-.PHONY: all setup build run test unit e2e conformance fuzz bench clean conf chaos \
+.PHONY: all setup build run test unit e2e conformance fixture fuzz bench clean conf chaos \
 	bench-fanout bench-memory bench-thumbnail bench-messages
 
 all: build
@@ -45,8 +45,36 @@ chaos: setup build
 unit:
 	@$(MAKE) -s -C tests/unit run
 
-conformance: setup build
+# The conformance fixture is its own module, so the server carries none of
+# it: kodev's objects of src/ (and of the assets) with
+# tests/conformance/fixture.c in place of src/app/rt_chat.c (see
+# src/app/rt_app.h), linked into var/conformance/fixture.so when the
+# server module or the fixture is newer. scripts/conformance runs it and
+# relinks it first when needed (tests start it directly, after make build).
+FIXTURE		:= var/conformance/fixture.so
+# What kodev adds for Debian's Kore (`kodev build` prints it): kore.h's
+# structures depend on KORE_USE_PGSQL and KORE_USE_TASKS.
+FIXTURE_CFLAGS	:= -fPIC -Isrc -I/usr/include -DKORE_USE_PGSQL -DKORE_USE_TASKS \
+		   -I/usr/include/postgresql -g -O2
+
+conformance: setup build fixture
 	@scripts/conformance
+
+fixture:
+	@[ -f $(SO) ] || { echo "make fixture: run make build first" >&2; exit 1; }
+	@if [ ! -f $(FIXTURE) ] || [ $(SO) -nt $(FIXTURE) ] || \
+	    [ tests/conformance/fixture.c -nt $(FIXTURE) ]; then \
+		mkdir -p var/conformance && \
+		cc $$(sed -n 's/^cflags=//p' conf/build.conf) $(FIXTURE_CFLAGS) \
+		    -c -o var/conformance/fixture.o tests/conformance/fixture.c && \
+		objs=$$(for f in src/*/*.c; do \
+			b=$$(basename $$f); \
+			[ $$b = rt_chat.c ] || echo .objs/$$b.o; \
+		done; ls .objs/*.o | grep -v '\.c\.o$$') && \
+		cc -shared -o $(FIXTURE).tmp var/conformance/fixture.o $$objs \
+		    $$(sed -n 's/^ldflags=//p' conf/build.conf) && \
+		mv -f $(FIXTURE).tmp $(FIXTURE); \
+	fi
 
 fuzz:
 	@$(MAKE) -s -C tests/fuzz run

@@ -512,7 +512,7 @@ op_done(void *arg)
 
 	/* Stored: announce it even if the sender has gone meanwhile. */
 	if (!TAILQ_EMPTY(&op->ev))
-		bus_publish(&op->ev);
+		evq_publish(&op->ev);
 
 	if ((s = sio_socket_find(op->sock)) == NULL)
 		goto out;

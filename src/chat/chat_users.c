@@ -314,7 +314,7 @@ check_revoke(const bson_oid_t *oid)
 	evq_init(&q);
 	evq_note(&q, "user", hex);
 	evq_note(&q, "revoke", hex);
-	bus_publish(&q);
+	evq_publish(&q);
 	evq_clear(&q);
 }
 

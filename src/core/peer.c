@@ -10,6 +10,7 @@
 #include <kore/kore.h>
 
 #include "core/core.h"
+#include "core/kx.h"
 #include "core/peer.h"
 
 #define PEER_IDS		256
@@ -76,13 +77,13 @@ peer_generation(void)
 u_int16_t
 peer_count(void)
 {
-	return (worker_count - KORE_WORKER_BASE);
+	return (kx_worker_count());
 }
 
 u_int16_t
 peer_self(void)
 {
-	return (worker->id);
+	return (kx_worker_id());
 }
 
 u_int16_t
@@ -142,16 +143,16 @@ peer_send2(u_int16_t dst, u_int8_t id, const void *a, size_t alen,
 	memset(&m, 0, sizeof(m));
 	m.id = id;
 	m.dst = dst == PEER_ALL ? KORE_MSG_WORKER_ALL : dst;
-	m.src = worker->id;
+	m.src = kx_worker_id();
 	m.length = sizeof(h) + alen + blen;
 
-	net_send_queue(worker->msg[1], &m, sizeof(m));
-	net_send_queue(worker->msg[1], &h, sizeof(h));
+	kx_msg_queue(&m, sizeof(m));
+	kx_msg_queue(&h, sizeof(h));
 	if (alen > 0)
-		net_send_queue(worker->msg[1], a, alen);
+		kx_msg_queue(a, alen);
 	if (blen > 0)
-		net_send_queue(worker->msg[1], b, blen);
-	net_send_flush(worker->msg[1]);
+		kx_msg_queue(b, blen);
+	kx_msg_flush();
 }
 
 static void
@@ -162,7 +163,7 @@ peer_recv(struct kore_msg *msg, const void *data)
 	const u_int8_t		*body;
 	size_t			len;
 
-	if (msg->src == worker->id || msg->src >= PEER_WORKERS)
+	if (msg->src == kx_worker_id() || msg->src >= PEER_WORKERS)
 		return;
 	if (data == NULL || msg->length < sizeof(h)) {
 		core_log("peer: short message %u from worker %u",

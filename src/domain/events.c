@@ -14,6 +14,8 @@
 
 static struct evt	*evq_new(struct evq *, int, const char *);
 
+static void		(*sink)(struct evq *);
+
 void
 evq_init(struct evq *q)
 {
@@ -82,6 +84,19 @@ evq_note(struct evq *q, const char *topic, const char *arg)
 
 	e = evq_new(q, EVT_NOTE, topic);
 	(void)snprintf(e->arg, sizeof(e->arg), "%s", arg);
+}
+
+void
+evq_set_sink(void (*fn)(struct evq *))
+{
+	sink = fn;
+}
+
+void
+evq_publish(struct evq *q)
+{
+	if (sink != NULL)
+		sink(q);
 }
 
 static struct evt *

@@ -1,7 +1,8 @@
 /*
  * Events produced by domain operations. A domain function stores first,
  * then appends what must be announced to an event queue; the worker hands
- * the queue to the bus once the operation (a task) has finished, in order.
+ * the queue to evq_publish() once the operation (a task) has finished, in
+ * order.
  *
  * Kinds:
  *  EVT_EMIT   emit event `name` with JSON array of args `data` to `room`
@@ -53,10 +54,13 @@ void	evq_leave(struct evq *, const char *, const char *);
 void	evq_note(struct evq *, const char *, const char *);
 
 /*
- * Implemented by the realtime layer (src/socketio/bus.c): deliver every
- * event of the queue to local sockets, other workers and other nodes,
- * in order. Called on a worker's event loop, never in a task thread.
+ * Delivers every event of the queue to local sockets, other workers and
+ * other nodes, in order, through the sink the top of the program set
+ * (src/app/rt.c hands it to the bus): the domain does not know who
+ * listens. Without a sink the events go nowhere. Called on a worker's
+ * event loop, never in a task thread.
  */
-void	bus_publish(struct evq *);
+void	evq_publish(struct evq *);
+void	evq_set_sink(void (*)(struct evq *));
 
 #endif

@@ -333,7 +333,7 @@ commit_finish(struct msg_draft *d)
 	} else if (!TAILQ_EMPTY(&d->ev)) {
 		if (d->res.status == 201)
 			msg_announced_note(&d->m.id);
-		bus_publish(&d->ev);
+		evq_publish(&d->ev);
 	}
 	if (d->done != NULL)
 		d->done(d->arg, &d->res);

@@ -196,7 +196,7 @@ doubt_done(void *arg)
 			if (d->draft != NULL)
 				msg_render_stored(d->draft);
 			msg_announced_note(&d->id);
-			bus_publish(d->draft != NULL ? &d->draft->ev : &d->ev);
+			evq_publish(d->draft != NULL ? &d->draft->ev : &d->ev);
 			doubt_free(d);
 			continue;
 		}

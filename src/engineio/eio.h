@@ -37,6 +37,18 @@ struct eio_hooks {
 	int	(*origin_allowed)(const char *);
 };
 
+/* The transport's settings: this layer reads no configuration itself. */
+struct eio_config {
+	/* Heartbeat (ms): a ping every interval, a pong within timeout. */
+	u_int32_t		ping_interval;
+	u_int32_t		ping_timeout;
+	/* The largest POST body or WebSocket message (bytes). */
+	u_int32_t		max_payload;
+	/* Bytes queued for a client that does not read before it is dropped. */
+	u_int32_t		socket_queue_max;
+	struct eio_hooks	hooks;
+};
+
 /* What runs on top of a session (Socket.IO, or the raw echo). */
 struct eio_server {
 	const char	*name;
@@ -54,7 +66,7 @@ struct eio_server {
 /* data[0] is already the "4" of a text message packet */
 #define EIO_SEND_PREFIXED	0x02
 
-void		eio_init(const struct eio_hooks *);
+void		eio_init(const struct eio_config *);
 void		eio_teardown(void);
 void		eio_tick(u_int64_t);
 
@@ -65,13 +77,11 @@ void		eio_send(struct eio_session *, const void *, size_t, int);
 /* Server-side close: queued packets go out first (polling). */
 void		eio_close(struct eio_session *, const char *);
 
-const char	*eio_sid(struct eio_session *);
 void		eio_set_data(struct eio_session *, void *);
 void		*eio_data(struct eio_session *);
 /* From the request that opened the session. */
 const char	*eio_handshake_query(struct eio_session *);
 const char	*eio_handshake_authorization(struct eio_session *);
 const char	*eio_remote_addr(struct eio_session *);
-int		eio_is_websocket(struct eio_session *);
 
 #endif

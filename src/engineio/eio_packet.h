@@ -2,7 +2,7 @@
  * Engine.IO v4 wire format, pure C (no Kore): packet types, the polling
  * payload framing (records joined by 0x1e, binary as "b" + base64), the
  * session id layout and query-string lookups. Unit-tested and fuzzed on
- * its own; src/engineio/eio.c does the I/O.
+ * its own; the server (eio_internal.h lists its files) does the I/O.
  */
 
 #ifndef LNK_ENGINEIO_EIO_PACKET_H

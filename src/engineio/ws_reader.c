@@ -19,6 +19,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "core/kx.h"
 #include "engineio/ws_frame.h"
 #include "engineio/ws_reader.h"
 
@@ -42,43 +43,24 @@ void
 wsr_install(struct connection *c, struct wsr *r,
     void (*drained)(struct connection *))
 {
-	struct netbuf	*nb = c->rnb;
-
 	memset(r, 0, sizeof(*r));
 	r->drained = drained;
 
 	/* The connect callback may have closed it already. */
-	if (c->proto != CONN_PROTO_WEBSOCKET ||
-	    c->state != CONN_STATE_ESTABLISHED)
+	if (!kx_ws_open(c))
 		return;
 
 	/* Kore's header-sized buffer from the HTTP request is not needed. */
-	kore_free(nb->buf);
-	nb->buf = wsr_buf;
-	nb->m_len = WSR_BUFSZ;
-	nb->b_len = WSR_BUFSZ;
-	nb->s_off = 0;
-	nb->extra = r;
-	nb->cb = wsr_recv;
-	nb->flags |= NETBUF_CALL_CB_ALWAYS;
+	kx_rnb_take(c, wsr_buf, WSR_BUFSZ, wsr_recv, r);
 }
 
 void
 wsr_release(struct connection *c)
 {
-	struct netbuf	*nb = c->rnb;
 	struct wsr	*r;
 
-	if (nb == NULL || nb->cb != wsr_recv)
+	if ((r = kx_rnb_give_back(c, wsr_recv)) == NULL)
 		return;
-
-	r = nb->extra;
-	nb->buf = NULL;
-	nb->b_len = 0;
-	nb->m_len = 0;
-	nb->s_off = 0;
-	nb->cb = NULL;
-	nb->extra = NULL;
 
 	r->released = 1;
 	if (!r->busy)
@@ -88,14 +70,13 @@ wsr_release(struct connection *c)
 static int
 wsr_recv(struct netbuf *nb)
 {
-	struct connection	*c = nb->owner;
-	struct wsr		*r = nb->extra;
+	struct connection	*c = kx_rnb_conn(nb);
+	struct wsr		*r = kx_rnb_arg(nb);
 	u_int8_t		*data;
 	size_t			n, off, got;
 	ssize_t			step;
 
-	got = nb->s_off;
-	nb->s_off = 0;
+	got = kx_rnb_consume(nb);
 
 	if (r->carry != NULL) {
 		kore_buf_append(r->carry, wsr_buf, got);
@@ -134,8 +115,8 @@ wsr_recv(struct netbuf *nb)
 	 * arrive from now on raise a new read event. Not with TLS in Kore:
 	 * SSL_read returns a record at a time and may hold more already.
 	 */
-	if (got < WSR_BUFSZ && c->read == net_read)
-		c->evt.flags &= ~KORE_EVENT_READ;
+	if (got < WSR_BUFSZ && kx_conn_plain(c))
+		kx_conn_pause_read(c);
 
 	return (KORE_RESULT_OK);
 }
@@ -232,17 +213,15 @@ static void
 wsr_deliver(struct connection *c, u_int8_t op, const u_int8_t *data,
     size_t len)
 {
-	if (c->ws_message != NULL)
-		kore_runtime_wsmessage(c->ws_message, c, op, data, len);
+	kx_ws_deliver(c, op, data, len);
 }
 
 /* The peer closes: echo its status code, then drop the connection. */
 static void
 wsr_close(struct connection *c, const u_int8_t *payload, size_t len)
 {
-	c->evt.flags &= ~KORE_EVENT_READ;
-	if (!(c->flags & CONN_WS_CLOSE_SENT)) {
-		c->flags |= CONN_WS_CLOSE_SENT;
+	kx_conn_pause_read(c);
+	if (kx_ws_close_once(c)) {
 		kore_websocket_send(c, WEBSOCKET_OP_CLOSE, payload,
 		    len >= 2 ? 2 : 0);
 	}
@@ -255,9 +234,8 @@ wsr_fail(struct connection *c, u_int16_t code)
 {
 	u_int8_t	b[2];
 
-	c->evt.flags &= ~KORE_EVENT_READ;
-	if (!(c->flags & CONN_WS_CLOSE_SENT)) {
-		c->flags |= CONN_WS_CLOSE_SENT;
+	kx_conn_pause_read(c);
+	if (kx_ws_close_once(c)) {
 		b[0] = code >> 8;
 		b[1] = code & 0xff;
 		kore_websocket_send(c, WEBSOCKET_OP_CLOSE, b, sizeof(b));

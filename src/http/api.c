@@ -760,7 +760,7 @@ api_respond(struct http_request *req, struct api_ctx *ctx)
 	ctx->responded = 1;
 	ctx->req = NULL;
 	if (!TAILQ_EMPTY(&ctx->events))
-		bus_publish(&ctx->events);
+		evq_publish(&ctx->events);
 	evq_clear(&ctx->events);
 
 	return (KORE_RESULT_OK);
@@ -832,7 +832,7 @@ api_state_free(struct http_request *req)
 	}
 	st->ctx.req = NULL;
 	if (!st->ctx.responded && !TAILQ_EMPTY(&st->ctx.events))
-		bus_publish(&st->ctx.events);
+		evq_publish(&st->ctx.events);
 
 	if (st->slot) {
 		st->slot = 0;

@@ -34,6 +34,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "core/kx.h"
 #include "http/api.h"
 #include "lib/json.h"
 #include "lib/reqhead.h"
@@ -122,7 +123,7 @@ framing_head_read(struct connection *c, size_t *bytes)
 		return (net_read(c, bytes));
 	n = recv(c->fd, nb->buf + nb->s_off, nb->b_len - nb->s_off, MSG_PEEK);
 	if (n == -1 && errno == EAGAIN) {
-		c->evt.flags &= ~KORE_EVENT_READ;
+		kx_conn_pause_read(c);
 		return (KORE_RESULT_OK);
 	}
 	/* End of input, EINTR, errors: net_read() meets them too. */
@@ -276,9 +277,9 @@ framing_drain_read(struct connection *c, size_t *bytes)
 	if (r == -1 && errno != EAGAIN)
 		return (KORE_RESULT_ERROR);
 
-	c->evt.flags &= ~KORE_EVENT_READ;
+	kx_conn_pause_read(c);
 	if (r == 0) {
-		if (TAILQ_EMPTY(&c->send_queue))
+		if (!kx_conn_sending(c))
 			kore_connection_disconnect(c);
 		else
 			c->flags |= CONN_CLOSE_EMPTY;

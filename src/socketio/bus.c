@@ -17,18 +17,20 @@
 #include <kore/kore.h>
 
 #include "cache/async.h"
-#include "core/config.h"
 #include "core/core.h"
 #include "core/peer.h"
-#include "domain/events.h"
 #include "engineio/eio_packet.h"
 #include "socketio/bus.h"
 #include "socketio/sio.h"
 
 #define BUS_MAGIC		"LNK1"
 #define BUS_FIELD_MAX		255
-/* A batch of one event fits here; bigger ones move to the heap. */
-#define BUS_STACK		1024
+
+/* Record kinds: on the wire between nodes, so they keep their values. */
+#define BUS_EMIT		1
+#define BUS_JOIN		2
+#define BUS_LEAVE		3
+#define BUS_NOTE		4
 
 static void	bus_add(struct eio_buf *, int, const char *, const char *,
 		    const char *, const char *, const void *, size_t);
@@ -55,21 +57,18 @@ static int	redis_warned;
  */
 static int	others = 1;
 static void	(*note_fn)(const char *, const char *);
+static char	*bus_nsp;
 
 void
-bus_init(void)
+bus_init(const struct bus_config *conf)
 {
-	const char	*v;
-
 	peer_register(PEER_BUS, bus_msg);
 
-	/* The conformance fixture joins a Redis only when told to. */
-	v = getenv("REDIS_HOST");
-	redis_on = (cfg.mode == CONFIG_MODE_SERVER) ||
-	    (v != NULL && *v != '\0');
+	bus_nsp = kore_strdup(conf->nsp);
+	redis_on = conf->redis_channel != NULL;
 	redis_warned = 0;
 	if (redis_on)
-		cache_async_init(BUS_REDIS_CHANNEL, bus_redis,
+		cache_async_init(conf->redis_channel, bus_redis,
 		    bus_redis_ready);
 }
 
@@ -78,6 +77,8 @@ bus_teardown(void)
 {
 	if (redis_on)
 		cache_async_teardown();
+	kore_free(bus_nsp);
+	bus_nsp = NULL;
 }
 
 void
@@ -87,31 +88,52 @@ bus_on_note(void (*fn)(const char *, const char *))
 }
 
 void
-bus_publish(struct evq *q)
+bus_batch_init(struct bus_batch *b)
 {
-	struct eio_buf	b;
-	struct evt	*e;
-	u_int8_t	stack[BUS_STACK];
+	eio_buf_init_with(&b->buf, b->stack, sizeof(b->stack));
+}
 
-	eio_buf_init_with(&b, stack, sizeof(stack));
-	TAILQ_FOREACH(e, q, list) {
-		if (e->kind == EVT_EMIT) {
-			bus_add(&b, EVT_EMIT, BUS_NAMESPACE, e->room, e->name,
-			    NULL, e->data, e->len);
-		} else {
-			bus_add(&b, e->kind, BUS_NAMESPACE, e->room, e->arg,
-			    NULL, NULL, 0);
-		}
-	}
-	bus_send(&b);
-	eio_buf_free(&b);
+void
+bus_batch_emit(struct bus_batch *b, const char *nsp, const char *room,
+    const char *event, const void *data, size_t len)
+{
+	bus_add(&b->buf, BUS_EMIT, nsp, room, event, NULL, data, len);
+}
+
+void
+bus_batch_join(struct bus_batch *b, const char *nsp, const char *room,
+    const char *target)
+{
+	bus_add(&b->buf, BUS_JOIN, nsp, room, target, NULL, NULL, 0);
+}
+
+void
+bus_batch_leave(struct bus_batch *b, const char *nsp, const char *room,
+    const char *target)
+{
+	bus_add(&b->buf, BUS_LEAVE, nsp, room, target, NULL, NULL, 0);
+}
+
+/* The namespace is written but not read: a note is for every worker. */
+void
+bus_batch_note(struct bus_batch *b, const char *nsp, const char *topic,
+    const char *arg)
+{
+	bus_add(&b->buf, BUS_NOTE, nsp, topic, arg, NULL, NULL, 0);
+}
+
+void
+bus_batch_send(struct bus_batch *b)
+{
+	bus_send(&b->buf);
+	eio_buf_free(&b->buf);
 }
 
 void
 bus_emit(const char *room, const char *event, const char *arg, size_t len,
     const char *except)
 {
-	bus_emit_nsp(BUS_NAMESPACE, room, event, arg, len, except);
+	bus_emit_nsp(bus_nsp, room, event, arg, len, except);
 }
 
 void
@@ -130,33 +152,8 @@ bus_emit_nsp(const char *nsp, const char *room, const char *event,
 		return;
 
 	eio_buf_init_with(&b, stack, sizeof(stack));
-	bus_add(&b, EVT_EMIT, nsp, room, event, except, arg, len);
+	bus_add(&b, BUS_EMIT, nsp, room, event, except, arg, len);
 	bus_forward(&b);
-	eio_buf_free(&b);
-}
-
-void
-bus_join(const char *room, const char *target)
-{
-	struct eio_buf	b;
-	u_int8_t	stack[BUS_STACK];
-
-	eio_buf_init_with(&b, stack, sizeof(stack));
-	bus_add(&b, EVT_JOIN, BUS_NAMESPACE, room, target, NULL, NULL, 0);
-	bus_send(&b);
-	eio_buf_free(&b);
-}
-
-void
-bus_leave(const char *room, const char *target)
-{
-	struct eio_buf	b;
-	u_int8_t	stack[BUS_STACK];
-
-	eio_buf_init_with(&b, stack, sizeof(stack));
-	bus_add(&b, EVT_LEAVE, BUS_NAMESPACE, room, target, NULL, NULL,
-	    0);
-	bus_send(&b);
 	eio_buf_free(&b);
 }
 
@@ -186,20 +183,20 @@ bus_deliver(const u_int8_t *p, size_t len)
 		if (dlen > len)
 			return (-1);
 
-		if (kind == EVT_NOTE) {
+		if (kind == BUS_NOTE) {
 			if (note_fn != NULL)
 				note_fn(room, arg);
 		} else if ((nsp = sio_namespace_find(name)) != NULL) {
 			switch (kind) {
-			case EVT_EMIT:
+			case BUS_EMIT:
 				(void)sio_room_emit_local(nsp, room,
 				    except[0] != '\0' ? except : NULL, arg,
 				    dlen > 0 ? (const char *)p : NULL, dlen);
 				break;
-			case EVT_JOIN:
+			case BUS_JOIN:
 				sio_room_join_local(nsp, room, arg);
 				break;
-			case EVT_LEAVE:
+			case BUS_LEAVE:
 				sio_room_leave_local(nsp, room, arg);
 				break;
 			}
@@ -279,7 +276,7 @@ bus_send(struct eio_buf *b)
 static int
 bus_remote(void)
 {
-	return (worker_count - KORE_WORKER_BASE > 1 || (redis_on && others));
+	return (peer_count() > 1 || (redis_on && others));
 }
 
 /* The other workers of this node, then the other nodes. */
@@ -291,7 +288,7 @@ bus_forward(struct eio_buf *b)
 	size_t		nlen;
 	u_int8_t	stack[BUS_STACK];
 
-	if (worker_count - KORE_WORKER_BASE > 1)
+	if (peer_count() > 1)
 		peer_send(PEER_ALL, PEER_BUS, b->data, b->len);
 
 	if (!redis_on || !others)
@@ -376,5 +373,5 @@ bus_redis_count(long long n)
 {
 	/* Each of this node's workers holds one subscription. */
 	if (n >= 0)
-		others = n > (long long)(worker_count - KORE_WORKER_BASE);
+		others = n > (long long)peer_count();
 }

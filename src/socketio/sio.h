@@ -4,7 +4,8 @@
  * layer (/chat) is written against. Everything runs on the worker's
  * event loop; nothing here may be called from a task thread.
  *
- * Registering a namespace (in rt_worker_init, every worker):
+ * Registering a namespace (in rt_worker_init, every worker, after
+ * sio_init):
  *
  *	static const struct sio_nsp_ops chat_ops = {
  *		chat_connect, chat_event, chat_disconnect
@@ -38,11 +39,12 @@
  *
  * Sending. Arguments are JSON text written with src/lib/json.h:
  *   sio_emit(s, "new_message", obj, len)    one argument (NULL: none)
- *   sio_emitv(s, "x", "[1,\"a\"]", len)     a JSON array of arguments
+ *   sio_emit_bin(s, "x", args, len, att, n) a JSON array of arguments,
+ *                                           with binary attachments
  *   sio_ack(s, id, obj, len)                ack with one value
- *   sio_emit_ack(s, ev, obj, len, cb, arg)  cb(s, args array, len, arg)
- *                                           when the client acks, or with
- *                                           s/args NULL if it leaves first
+ *   sio_ack_bin(s, id, args, len, att, n)   ack with an array, binary
+ * The server asks for no acks of its own: an ACK packet from the
+ * client is ignored.
  * Rooms are local to this worker: sio_join/sio_leave, and
  * sio_room_emit_local(nsp, room, except, ...) where except is a socket
  * sid or a room whose members are skipped (NULL: nobody). To reach a
@@ -83,13 +85,16 @@ struct sio_nsp_ops {
 	void	(*on_disconnect)(struct sio_socket *, const char *);
 };
 
-typedef void	(*sio_ack_cb)(struct sio_socket *, const char *, size_t,
-		    void *);
-
 /* The Engine.IO server Socket.IO runs on (route /socket.io/). */
 extern const struct eio_server	sio_eio_server;
 
-void		sio_init(void);
+/* Socket.IO's settings: this layer reads no configuration itself. */
+struct sio_config {
+	/* ms for a new engine connection to join a namespace */
+	u_int32_t	connect_timeout;
+};
+
+void		sio_init(const struct sio_config *);
 void		sio_teardown(void);
 void		sio_tick(u_int64_t);
 
@@ -104,14 +109,9 @@ void		sio_reject(struct sio_socket *, const char *, const char *,
 
 void		sio_emit(struct sio_socket *, const char *, const char *,
 		    size_t);
-void		sio_emitv(struct sio_socket *, const char *, const char *,
-		    size_t);
 void		sio_emit_bin(struct sio_socket *, const char *, const char *,
 		    size_t, const struct sio_bin *, int);
-void		sio_emit_ack(struct sio_socket *, const char *, const char *,
-		    size_t, sio_ack_cb, void *);
 void		sio_ack(struct sio_socket *, u_int64_t, const char *, size_t);
-void		sio_ackv(struct sio_socket *, u_int64_t, const char *, size_t);
 void		sio_ack_bin(struct sio_socket *, u_int64_t, const char *,
 		    size_t, const struct sio_bin *, int);
 
@@ -126,20 +126,13 @@ void		sio_room_join_local(struct sio_nsp *, const char *,
 		    const char *);
 void		sio_room_leave_local(struct sio_nsp *, const char *,
 		    const char *);
-size_t		sio_room_size(struct sio_nsp *, const char *);
-void		sio_room_foreach(struct sio_nsp *, const char *,
-		    void (*)(struct sio_socket *, void *), void *);
 
 /* Sends 41 and drops the socket; the engine connection stays. */
 void		sio_disconnect(struct sio_socket *);
-/* Closes the whole engine connection (every namespace on it). */
-void		sio_close(struct sio_socket *);
 
 const char	*sio_socket_sid(struct sio_socket *);
 u_int64_t	sio_socket_id(struct sio_socket *);
 struct sio_socket *sio_socket_find(u_int64_t);
-struct sio_nsp	*sio_socket_nsp(struct sio_socket *);
-int		sio_connected(struct sio_socket *);
 void		sio_set_data(struct sio_socket *, void *);
 void		*sio_data(struct sio_socket *);
 

@@ -1,5 +1,9 @@
 /*
- * The reference servers of the official suites, on our stack:
+ * The conformance fixture: the server module's code with this file in
+ * place of src/app/rt_chat.c (rt_app.h), built by `make conformance`
+ * into var/conformance/fixture.so, so the server itself carries none of
+ * it. It runs the reference servers of the official suites on our
+ * stack:
  *
  *  /engine.io/  engine.io: socket.on("data", d => socket.send(d))
  *  /socket.io/  socket.io: on "/" emit("auth", auth), "message" ->
@@ -15,11 +19,17 @@
 
 #include <string.h>
 
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "app/rt_app.h"
 #include "engineio/eio.h"
 #include "lib/json.h"
 #include "socketio/bus.h"
-#include "socketio/conformance.h"
 #include "socketio/sio.h"
+
+/* route /engine.io/ (conf/conformance.conf): a raw echo */
+int		rt_engineio(struct http_request *);
 
 static void	echo_open(struct eio_session *);
 static void	echo_message(struct eio_session *, const u_int8_t *, size_t,
@@ -33,7 +43,7 @@ static void	test_connect(struct sio_socket *, const char *, size_t);
 static void	test_event(struct sio_socket *, const struct sio_event *);
 static void	nsp_disconnect(struct sio_socket *, const char *);
 
-const struct eio_server conformance_echo_server = {
+static const struct eio_server echo_server = {
 	"engine.io echo",
 	echo_open,
 	echo_message,
@@ -50,12 +60,28 @@ static const struct sio_nsp_ops test_ops = {
 	test_connect, test_event, nsp_disconnect
 };
 
+int
+rt_engineio(struct http_request *req)
+{
+	return (eio_http(req, &echo_server));
+}
+
 void
-conformance_init(void)
+rt_app_init(void)
 {
 	(void)sio_namespace_register("/", &main_ops);
 	(void)sio_namespace_register("/custom", &custom_ops);
 	(void)sio_namespace_register("/test", &test_ops);
+}
+
+void
+rt_app_teardown(void)
+{
+}
+
+void
+rt_app_tick(u_int64_t now)
+{
 }
 
 static void
