@@ -21,6 +21,7 @@
 #include "core/core.h"
 #include "core/job.h"
 #include "core/metrics.h"
+#include "domain/limits.h"
 #include "http/api.h"
 #include "http/cors.h"
 #include "http/guard.h"
@@ -370,6 +371,19 @@ api_header(struct api_ctx *ctx, const char *name, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(h->value, sizeof(h->value), fmt, ap);
 	va_end(ap);
+}
+
+void
+api_limit_headers(struct api_ctx *ctx, const struct ratelimit *rl, int status)
+{
+	if (rl->checked) {
+		api_header(ctx, "X-RateLimit-Limit", "%u", rl->limit);
+		api_header(ctx, "X-RateLimit-Remaining", "%u", rl->remaining);
+		api_header(ctx, "X-RateLimit-Reset", "%lld",
+		    (long long)rl->reset);
+	}
+	if (status == 429)
+		api_header(ctx, "Retry-After", "%u", rl->retry_after);
 }
 
 void

@@ -41,6 +41,7 @@
 
 struct api_ctx;
 struct http_request;
+struct ratelimit;
 struct valid;
 
 struct api_route {
@@ -168,6 +169,9 @@ void		api_store_error(struct api_ctx *, int);
 void		api_domain_reply(struct api_ctx *, int, const char *);
 void		api_header(struct api_ctx *, const char *, const char *, ...)
 		    __attribute__((format (printf, 3, 4)));
+/* A rate limit's X-RateLimit-* (when counted), Retry-After on a 429. */
+void		api_limit_headers(struct api_ctx *, const struct ratelimit *,
+		    int);
 const char	*api_reason(int);
 
 /*
