@@ -28,7 +28,6 @@
 #include "lib/multipart.h"
 #include "lib/netaddr.h"
 #include "lib/valid.h"
-#include "store/store.h"
 
 struct api_state {
 	struct kore_task	task;
@@ -314,25 +313,6 @@ api_error_list(struct api_ctx *ctx, int status, const char * const *msgs,
     size_t n)
 {
 	api_error_body(ctx, status, NULL, msgs, n);
-}
-
-void
-api_store_error(struct api_ctx *ctx, int err)
-{
-	switch (err) {
-	case STORE_DOWN:
-		api_error(ctx, 503, "Database unavailable, try again later");
-		break;
-	case STORE_DUP:
-		api_error(ctx, 409, "Conflict");
-		break;
-	case STORE_NOTFOUND:
-		api_error(ctx, 404, "Not found");
-		break;
-	default:
-		api_error(ctx, 500, "Internal server error");
-		break;
-	}
 }
 
 void

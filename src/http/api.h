@@ -6,7 +6,8 @@
  * Kore task thread (blocking MongoDB / Redis calls are fine there). The
  * worker then writes the response and publishes the events the handler
  * queued. Handlers must not call Kore functions: only what is declared
- * here, lib/, store/, cache/ and domain/.
+ * here, lib/, core/ and domain/ (whose functions answer with a status
+ * and a message: api_domain_reply).
  */
 
 #ifndef LNK_HTTP_API_H
@@ -164,7 +165,6 @@ void		api_error(struct api_ctx *, int, const char *, ...)
 		    __attribute__((format (printf, 3, 4)));
 void		api_error_list(struct api_ctx *, int, const char * const *,
 		    size_t);
-void		api_store_error(struct api_ctx *, int);
 /* A domain function's status (domain.h) and message as the response. */
 void		api_domain_reply(struct api_ctx *, int, const char *);
 void		api_header(struct api_ctx *, const char *, const char *, ...)
