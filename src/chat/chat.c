@@ -25,9 +25,9 @@
 #include "core/config.h"
 #include "core/core.h"
 #include "core/job.h"
+#include "domain/auth.h"
 #include "domain/conversation_service.h"
 #include "domain/domain.h"
-#include "http/guard.h"
 #include "lib/json.h"
 #include "lib/token.h"
 #include "socketio/bus.h"
@@ -180,12 +180,12 @@ chat_connect_run(void *arg)
 {
 	struct chat_connect_job		*job = arg;
 
-	job->status = guard_check_token(job->token, &job->user, &job->exp);
-	if (job->status != GUARD_OK)
+	job->status = auth_caller(job->token, &job->user, &job->exp, NULL, 0);
+	if (job->status != 200)
 		return;
 
 	if (conv_rooms_of(&job->user.oid, &job->rooms) != 200) {
-		job->status = GUARD_UNAVAILABLE;
+		job->status = 503;
 		return;
 	}
 
@@ -203,16 +203,16 @@ chat_connect_done(void *arg)
 
 	/* NULL: the client left while we were looking. */
 	if ((s = sio_socket_find(job->sock)) == NULL) {
-		if (job->status == GUARD_OK)
+		if (job->status == 200)
 			chat_admit_done(&job->admit, NULL);
 		goto out;
 	}
 
-	if (job->status == GUARD_UNAVAILABLE) {
+	if (job->status == 503) {
 		chat_reject(s, "Service unavailable", "database unavailable");
 		goto out;
 	}
-	if (job->status != GUARD_OK) {
+	if (job->status != 200) {
 		chat_reject(s, "Unauthorized", "user not found or inactive");
 		goto out;
 	}

@@ -1,6 +1,7 @@
 /*
  * Conventions shared by the domain services (conversation_service.h,
- * message_service.h), which REST handlers and socket events both call.
+ * message_service.h, account.h, auth.h, packages.h), which REST handlers
+ * and socket events both call.
  *
  * - A service function runs on a task thread (it blocks on MongoDB and
  *   Redis) and never touches Kore.
@@ -23,7 +24,10 @@
 /* err ← message; returns status. */
 int	dom_fail(char *, size_t, int, const char *, ...)
 	    __attribute__((format (printf, 4, 5)));
-/* A STORE_* error as a status (404 carries what). */
+/*
+ * A STORE_* error as a status and its message (404 carries what): the
+ * one mapping, so no adapter sees STORE_* codes.
+ */
 int	dom_store_fail(char *, size_t, int, const char *);
 
 /*

@@ -6,7 +6,8 @@
  * Kore task thread (blocking MongoDB / Redis calls are fine there). The
  * worker then writes the response and publishes the events the handler
  * queued. Handlers must not call Kore functions: only what is declared
- * here, lib/, store/, cache/ and domain/.
+ * here, lib/, core/ and domain/ (whose functions answer with a status
+ * and a message: api_domain_reply).
  */
 
 #ifndef LNK_HTTP_API_H
@@ -41,6 +42,7 @@
 
 struct api_ctx;
 struct http_request;
+struct ratelimit;
 struct valid;
 
 struct api_route {
@@ -163,11 +165,13 @@ void		api_error(struct api_ctx *, int, const char *, ...)
 		    __attribute__((format (printf, 3, 4)));
 void		api_error_list(struct api_ctx *, int, const char * const *,
 		    size_t);
-void		api_store_error(struct api_ctx *, int);
 /* A domain function's status (domain.h) and message as the response. */
 void		api_domain_reply(struct api_ctx *, int, const char *);
 void		api_header(struct api_ctx *, const char *, const char *, ...)
 		    __attribute__((format (printf, 3, 4)));
+/* A rate limit's X-RateLimit-* (when counted), Retry-After on a 429. */
+void		api_limit_headers(struct api_ctx *, const struct ratelimit *,
+		    int);
 const char	*api_reason(int);
 
 /*

@@ -13,20 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cache/redis.h"
 #include "core/config.h"
 #include "core/core.h"
+#include "domain/health.h"
 #include "http/api.h"
-#include "store/store.h"
-
-#define HEALTH_DB	0x01
-#define HEALTH_REDIS	0x02
-
-struct health_check {
-	const char	*name;
-	int		up;
-	int64_t		ms;
-};
 
 static void	health_all(struct api_ctx *);
 static void	health_live(struct api_ctx *);
@@ -106,7 +96,7 @@ health_status(struct api_ctx *ctx)
 static void
 health_run(struct api_ctx *ctx, int which)
 {
-	struct health_check	checks[2];
+	struct health_check	checks[HEALTH_MAX];
 	struct json		*j;
 	char			ts[32];
 	int			n, i, db_down, degraded;
@@ -114,21 +104,14 @@ health_run(struct api_ctx *ctx, int which)
 	if (started_at == 0)
 		started_at = core_now_ms();
 
-	n = 0;
 	db_down = 0;
 	degraded = 0;
-
-	if (which & HEALTH_DB) {
-		checks[n].name = "mongodb";
-		checks[n].up = store_ping(&checks[n].ms) == STORE_OK;
-		db_down = !checks[n].up;
-		n++;
-	}
-	if (which & HEALTH_REDIS) {
-		checks[n].name = "redis";
-		checks[n].up = cache_ping(&checks[n].ms) == 0;
-		degraded = !checks[n].up;
-		n++;
+	n = health_ping(which, checks);
+	for (i = 0; i < n; i++) {
+		if (checks[i].required)
+			db_down |= !checks[i].up;
+		else
+			degraded |= !checks[i].up;
 	}
 
 	if (health_brief(ctx, db_down ? "error" : degraded ? "degraded" : "ok",
@@ -189,8 +172,7 @@ health_brief(struct api_ctx *ctx, const char *status, int code)
 static void
 health_entry(struct json *j, const struct health_check *c)
 {
-	char		host[256], ts[32];
-	u_int16_t	port;
+	char		ts[32];
 
 	json_key(j, c->name);
 	json_obj_open(j);
@@ -198,19 +180,18 @@ health_entry(struct json *j, const struct health_check *c)
 	json_kint(j, "responseTimeMs", c->ms);
 
 	if (!strcmp(c->name, "mongodb")) {
-		store_host(host, sizeof(host), &port);
 		json_kstr(j, "state", c->up ? "connected" : "disconnected");
-		json_kstr(j, "database", store_dbname());
-		json_kstr(j, "host", host);
-		json_kint(j, "port", port);
+		json_kstr(j, "database", c->database);
+		json_kstr(j, "host", c->host);
+		json_kint(j, "port", c->port);
 	} else {
 		json_iso8601(core_now_ms(), ts, sizeof(ts));
 		json_kstr(j, "connectionStatus",
 		    c->up ? "connected" : "disconnected");
 		if (c->up)
 			json_kstr(j, "ping", "PONG");
-		json_kstr(j, "host", cfg.redis_host);
-		json_kint(j, "port", cfg.redis_port);
+		json_kstr(j, "host", c->host);
+		json_kint(j, "port", c->port);
 		json_kstr(j, "lastChecked", ts);
 	}
 

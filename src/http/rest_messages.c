@@ -533,15 +533,8 @@ rm_limit(struct api_ctx *ctx)
 	int			status;
 
 	status = msg_ratelimit(&ctx->user, &rl);
-	if (rl.checked) {
-		api_header(ctx, "X-RateLimit-Limit", "%u", rl.limit);
-		api_header(ctx, "X-RateLimit-Remaining", "%u", rl.remaining);
-		api_header(ctx, "X-RateLimit-Reset", "%lld",
-		    (long long)rl.reset);
-	}
-
+	api_limit_headers(ctx, &rl, status);
 	if (status == 429) {
-		api_header(ctx, "Retry-After", "%u", rl.retry_after);
 		api_error(ctx, 429, "Rate limit exceeded");
 		return (-1);
 	}

@@ -18,11 +18,10 @@
 
 #include <sodium.h>
 
-#include "cache/redis.h"
 #include "core/config.h"
 #include "core/metrics.h"
+#include "domain/health.h"
 #include "http/api.h"
-#include "store/store.h"
 
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -36,9 +35,10 @@ const struct api_route metrics_routes[] = {
 static void
 metrics_get(struct api_ctx *ctx)
 {
-	int64_t		ms;
-	size_t		len;
-	char		*text;
+	struct health_check	checks[HEALTH_MAX];
+	size_t			len;
+	char			*text;
+	int			i, n;
 
 	if (cfg.metrics_token[0] == '\0') {
 		api_error(ctx, 403, "Metrics are disabled: METRICS_TOKEN "
@@ -52,10 +52,11 @@ metrics_get(struct api_ctx *ctx)
 	}
 
 	if (cfg.mode == CONFIG_MODE_SERVER) {
-		metrics_gauge_set(METRIC_DB_STATUS,
-		    store_ping(&ms) == STORE_OK, "mongodb");
-		metrics_gauge_set(METRIC_DB_STATUS,
-		    cache_ping(&ms) == 0, "redis");
+		n = health_ping(HEALTH_DB | HEALTH_REDIS, checks);
+		for (i = 0; i < n; i++) {
+			metrics_gauge_set(METRIC_DB_STATUS, checks[i].up,
+			    checks[i].name);
+		}
 	}
 
 	if ((text = metrics_render(&len)) == NULL) {

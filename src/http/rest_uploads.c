@@ -26,10 +26,10 @@
 
 #include <sodium.h>
 
-#include "cache/redis.h"
 #include "core/config.h"
 #include "core/core.h"
 #include "core/metrics.h"
+#include "domain/limits.h"
 #include "http/api.h"
 #include "lib/filetype.h"
 #include "lib/json.h"
@@ -132,18 +132,13 @@ static int
 upload_ratelimit(struct api_ctx *ctx)
 {
 	struct ratelimit	rl;
+	int			status;
 
-	if (cache_ratelimit("upload", ctx->user.id, cfg.rate_limit_uploads,
-	    cfg.rate_limit_window, &rl) == -1)
+	status = limits_upload(&ctx->user, &rl);
+	api_limit_headers(ctx, &rl, status);
+	if (status != 429)
 		return (0);
 
-	api_header(ctx, "X-RateLimit-Limit", "%u", rl.limit);
-	api_header(ctx, "X-RateLimit-Remaining", "%u", rl.remaining);
-	api_header(ctx, "X-RateLimit-Reset", "%lld", (long long)rl.reset);
-	if (!rl.exceeded)
-		return (0);
-
-	api_header(ctx, "Retry-After", "%u", rl.retry_after);
 	metrics_inc(METRIC_UPLOADS, "unknown", "rate_limited");
 	api_error(ctx, 429, "Upload rate limit exceeded, try again later");
 	return (-1);
