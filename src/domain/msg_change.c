@@ -23,10 +23,30 @@
 #include "store/doc.h"
 #include "store/store.h"
 
+static int	change_load(const struct dom_caller *, const bson_oid_t *,
+	    struct conv_lock *, bson_t *, bson_t *, bson_oid_t *, bson_oid_t *,
+	    char *, size_t);
 static void	msg_emit_deleted(struct evq *, const char *,
 		    const bson_oid_t *, const bson_oid_t *, int);
 static int	msg_touch_last(const bson_oid_t *, const bson_t *,
 		    const bson_oid_t *, const char *, int64_t, struct evq *);
+
+/* The message locked with its conversation, and who sent it where. */
+static int
+change_load(const struct dom_caller *u, const bson_oid_t *mid,
+    struct conv_lock *lk, bson_t *msg, bson_t *conv, bson_oid_t *cid,
+    bson_oid_t *sender, char *err, size_t errlen)
+{
+	int	status;
+
+	if ((status = msg_lock_load(u, mid, NULL, lk, msg, conv, err,
+	    errlen)) != 200)
+		return (status);
+
+	(void)doc_oid(msg, "conversationId", cid);
+	(void)doc_oid(msg, "senderId", sender);
+	return (200);
+}
 
 int
 msg_edit(const struct dom_caller *u, const bson_oid_t *mid, const char *content,
@@ -38,12 +58,9 @@ msg_edit(const struct dom_caller *u, const bson_oid_t *mid, const char *content,
 	int64_t			now;
 	int			status, ret;
 
-	if ((status = msg_lock_load(u, mid, NULL, &lk, &msg, &conv, err,
-	    errlen)) != 200)
+	if ((status = change_load(u, mid, &lk, &msg, &conv, &cid, &sender,
+	    err, errlen)) != 200)
 		return (status);
-
-	(void)doc_oid(&msg, "conversationId", &cid);
-	(void)doc_oid(&msg, "senderId", &sender);
 	now = core_now_ms();
 
 	if (!bson_oid_equal(&sender, &u->oid))
@@ -92,12 +109,9 @@ msg_delete(const struct dom_caller *u, const bson_oid_t *mid, struct evq *ev,
 	size_t			i, n;
 	int			status, ret;
 
-	if ((status = msg_lock_load(u, mid, NULL, &lk, &msg, &conv, err,
-	    errlen)) != 200)
+	if ((status = change_load(u, mid, &lk, &msg, &conv, &cid, &sender,
+	    err, errlen)) != 200)
 		return (status);
-
-	(void)doc_oid(&msg, "conversationId", &cid);
-	(void)doc_oid(&msg, "senderId", &sender);
 	if (!bson_oid_equal(&sender, &u->oid)) {
 		conv_unlock(&lk);
 		bson_destroy(&msg);
@@ -161,12 +175,9 @@ msg_hide(const struct dom_caller *u, const bson_oid_t *mid, struct evq *ev,
 	size_t			n;
 	int			status, ret;
 
-	if ((status = msg_lock_load(u, mid, NULL, &lk, &msg, &conv, err,
-	    errlen)) != 200)
+	if ((status = change_load(u, mid, &lk, &msg, &conv, &cid, &sender,
+	    err, errlen)) != 200)
 		return (status);
-
-	(void)doc_oid(&msg, "conversationId", &cid);
-	(void)doc_oid(&msg, "senderId", &sender);
 
 	/* Hidden messages do not count as unread (SPEC.md §2.9). */
 	n = 0;

@@ -30,6 +30,7 @@
 
 struct connection;
 struct http_request;
+struct json;
 
 #define EP_NONE			0
 #define EP_LOCAL		1
@@ -217,7 +218,10 @@ void	rt_ws_disconnect(struct connection *);
 extern struct eio_config	eio_conf;
 
 /* eio_request.c */
-void	eio_error_body(int, int *, struct eio_buf *);
+int	eio_error_json(int, struct eio_buf *);
+void	eio_open_json(struct json *, const struct eio_session *, int);
+void	eio_error_to(int, void (*)(void *, int, int, const void *, size_t),
+	    void *);
 
 /* eio_session.c */
 void	sess_init(void);

@@ -28,6 +28,8 @@
 
 static u_int32_t		relay_new_id(void);
 static struct eio_relay		*relay_find(u_int32_t);
+static const u_int8_t		*relay_header(const void *, size_t *,
+				    struct eio_msg *);
 static void			msg_relay(u_int16_t, const void *, size_t);
 static void			msg_reply(u_int16_t, const void *, size_t);
 static void			eio_peer_restart(u_int16_t, u_int32_t,
@@ -132,8 +134,7 @@ relay_fail(struct eio_relay *r)
 	int		status;
 
 	st = http_state_get(r->req);
-	eio_buf_init(&body);
-	eio_error_body(ERR_SID, &status, &body);
+	status = eio_error_json(ERR_SID, &body);
 	st->done = 1;
 	st->status = status;
 	st->ctype = CT_JSON;
@@ -179,6 +180,18 @@ relay_send(u_int16_t dst, u_int32_t gen, u_int32_t relay, int op,
 	    &hdr, sizeof(hdr), data, len);
 }
 
+/* The header of a relayed message (hdr), its body, and len left. */
+static const u_int8_t *
+relay_header(const void *data, size_t *len, struct eio_msg *hdr)
+{
+	if (*len < sizeof(*hdr))
+		return (NULL);
+	memcpy(hdr, data, sizeof(*hdr));
+	hdr->sid[EIO_SID_LEN] = '\0';
+	*len -= sizeof(*hdr);
+	return ((const u_int8_t *)data + sizeof(*hdr));
+}
+
 /* On the owner: a request or frame another worker relays to us. */
 static void
 msg_relay(u_int16_t src, const void *data, size_t len)
@@ -188,12 +201,8 @@ msg_relay(u_int16_t src, const void *data, size_t len)
 	struct eio_ep		from;
 	const u_int8_t		*body;
 
-	if (len < sizeof(hdr))
+	if ((body = relay_header(data, &len, &hdr)) == NULL)
 		return;
-	memcpy(&hdr, data, sizeof(hdr));
-	hdr.sid[EIO_SID_LEN] = '\0';
-	body = (const u_int8_t *)data + sizeof(hdr);
-	len -= sizeof(hdr);
 
 	memset(&from, 0, sizeof(from));
 	from.kind = EP_REMOTE;
@@ -268,12 +277,8 @@ msg_reply(u_int16_t src, const void *data, size_t len)
 	struct eio_wsconn	*wc;
 	const u_int8_t		*body;
 
-	if (len < sizeof(hdr))
+	if ((body = relay_header(data, &len, &hdr)) == NULL)
 		return;
-	memcpy(&hdr, data, sizeof(hdr));
-	hdr.sid[EIO_SID_LEN] = '\0';
-	body = (const u_int8_t *)data + sizeof(hdr);
-	len -= sizeof(hdr);
 
 	r = (hdr.gen == peer_generation()) ? relay_find(hdr.relay) : NULL;
 	if (r != NULL && (r->owner != src || strcmp(r->sid, hdr.sid))) {

@@ -26,6 +26,7 @@ static int	eio_handshake(struct http_request *,
 		    const struct eio_server *, int);
 static int	eio_finish(struct http_request *, struct eio_req *);
 static int	eio_error(struct http_request *, int);
+static void	eio_respond_to(void *, int, int, const void *, size_t);
 static void	eio_respond(struct http_request *, int, int, const void *,
 		    size_t);
 static int	eio_ws_headers_ok(struct http_request *);
@@ -271,17 +272,7 @@ eio_handshake(struct http_request *req, const struct eio_server *srv, int ws)
 
 	s->transport = T_POLLING;
 
-	json_init(&j);
-	json_obj_open(&j);
-	json_kstr(&j, "sid", s->sid);
-	json_key(&j, "upgrades");
-	json_arr_open(&j);
-	json_str(&j, "websocket");
-	json_arr_close(&j);
-	json_kint(&j, "pingInterval", eio_conf.ping_interval);
-	json_kint(&j, "pingTimeout", eio_conf.ping_timeout);
-	json_kint(&j, "maxPayload", eio_conf.max_payload);
-	json_obj_close(&j);
+	eio_open_json(&j, s, 1);
 	d = json_data(&j, &len);
 
 	eio_buf_init(&out);
@@ -298,19 +289,54 @@ eio_handshake(struct http_request *req, const struct eio_server *srv, int ws)
 static int
 eio_error(struct http_request *req, int code)
 {
-	struct eio_buf	body;
-	int		status;
-
-	eio_buf_init(&body);
-	eio_error_body(code, &status, &body);
-	eio_respond(req, status, CT_JSON, body.data, body.len);
-	eio_buf_free(&body);
-
+	eio_error_to(code, eio_respond_to, req);
 	return (KORE_RESULT_OK);
 }
 
+static void
+eio_respond_to(void *req, int status, int ctype, const void *data,
+    size_t len)
+{
+	eio_respond(req, status, ctype, data, len);
+}
+
+/*
+ * The open packet's JSON (j initialised here): a polling session may
+ * upgrade to websocket, a websocket one has nowhere to go.
+ */
 void
-eio_error_body(int code, int *status, struct eio_buf *out)
+eio_open_json(struct json *j, const struct eio_session *s, int upgrade)
+{
+	json_init(j);
+	json_obj_open(j);
+	json_kstr(j, "sid", s->sid);
+	json_key(j, "upgrades");
+	json_arr_open(j);
+	if (upgrade)
+		json_str(j, "websocket");
+	json_arr_close(j);
+	json_kint(j, "pingInterval", eio_conf.ping_interval);
+	json_kint(j, "pingTimeout", eio_conf.ping_timeout);
+	json_kint(j, "maxPayload", eio_conf.max_payload);
+	json_obj_close(j);
+}
+
+/* The error's JSON, handed to answer(arg, ...). */
+void
+eio_error_to(int code, void (*answer)(void *, int, int, const void *,
+    size_t), void *arg)
+{
+	struct eio_buf	body;
+	int		status;
+
+	status = eio_error_json(code, &body);
+	answer(arg, status, CT_JSON, body.data, body.len);
+	eio_buf_free(&body);
+}
+
+/* out (initialised here) gets the error's JSON; returns its status. */
+int
+eio_error_json(int code, struct eio_buf *out)
 {
 	struct json	j;
 	const u_int8_t	*d;
@@ -322,10 +348,11 @@ eio_error_body(int code, int *status, struct eio_buf *out)
 	json_kstr(&j, "message", err_messages[code]);
 	json_obj_close(&j);
 	d = json_data(&j, &len);
+	eio_buf_init(out);
 	eio_buf_add(out, d, len);
 	json_free(&j);
 
-	*status = (code == ERR_FORBIDDEN) ? 403 : 400;
+	return (code == ERR_FORBIDDEN ? 403 : 400);
 }
 
 static void

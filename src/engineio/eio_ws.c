@@ -26,6 +26,7 @@
 static int	ws_backlogged(struct connection *);
 static void	ws_send(struct connection *, u_int8_t, const void *, size_t);
 static void	ws_flush_fire(void *, u_int64_t);
+static void	ep_answer_to(void *, int, int, const void *, size_t);
 
 static TAILQ_HEAD(, eio_wsconn)	dirty_q;
 static int			flush_pending;
@@ -52,16 +53,7 @@ rt_ws_connect(struct connection *c)
 	if (s->ws.kind != EP_LOCAL || s->ws.c != c || s->opened)
 		return;
 
-	json_init(&j);
-	json_obj_open(&j);
-	json_kstr(&j, "sid", s->sid);
-	json_key(&j, "upgrades");
-	json_arr_open(&j);
-	json_arr_close(&j);
-	json_kint(&j, "pingInterval", eio_conf.ping_interval);
-	json_kint(&j, "pingTimeout", eio_conf.ping_timeout);
-	json_kint(&j, "maxPayload", eio_conf.max_payload);
-	json_obj_close(&j);
+	eio_open_json(&j, s, 0);
 	d = json_data(&j, &len);
 	ep_ws_text(&s->ws, EIO_OPEN, d, len);
 	json_free(&j);
@@ -173,13 +165,13 @@ ep_answer(struct eio_ep *ep, int status, int ctype, const void *data,
 void
 ep_error(struct eio_ep *ep, int code)
 {
-	struct eio_buf	body;
-	int		status;
+	eio_error_to(code, ep_answer_to, ep);
+}
 
-	eio_buf_init(&body);
-	eio_error_body(code, &status, &body);
-	ep_answer(ep, status, CT_JSON, body.data, body.len);
-	eio_buf_free(&body);
+static void
+ep_answer_to(void *ep, int status, int ctype, const void *data, size_t len)
+{
+	ep_answer(ep, status, ctype, data, len);
 }
 
 void

@@ -32,6 +32,25 @@ static void	rm_offer(struct api_ctx *);
 static void	rm_booking(struct api_ctx *);
 static void	rm_location(struct api_ctx *);
 static void	rm_bulk_read(struct api_ctx *);
+union rm_typed;
+struct rm_typed_send;
+static void	rm_typed(struct api_ctx *, const struct rm_typed_send *);
+static void	rm_offer_parse(struct valid *, yajl_val, union rm_typed *);
+static void	rm_booking_parse(struct valid *, yajl_val, union rm_typed *);
+static void	rm_location_parse(struct valid *, yajl_val,
+		    union rm_typed *);
+static int	rm_offer_send(const struct dom_caller *, const bson_oid_t *,
+		    union rm_typed *, struct msg_input *, struct msg_draft **,
+		    char *, size_t);
+static int	rm_booking_send(const struct dom_caller *, const bson_oid_t *,
+		    union rm_typed *, struct msg_input *, struct msg_draft **,
+		    char *, size_t);
+static int	rm_location_send(const struct dom_caller *,
+		    const bson_oid_t *, union rm_typed *, struct msg_input *,
+		    struct msg_draft **, char *, size_t);
+static void	rm_offer_free(union rm_typed *);
+static void	rm_booking_free(union rm_typed *);
+static void	rm_location_free(union rm_typed *);
 static void	rm_search(struct api_ctx *);
 static void	rm_get(struct api_ctx *);
 static void	rm_edit(struct api_ctx *);
@@ -171,16 +190,44 @@ rm_send(struct api_ctx *ctx)
 	msg_input_free(&in);
 }
 
+/*
+ * The typed sends (peer §5.4): each reads its own fields, then they share
+ * the send path. Their order of checks is the order of the messages of a
+ * 400.
+ */
+union rm_typed {
+	struct {
+		const char	*package_id;
+		char		*message;
+	} offer;
+	struct {
+		struct msg_booking_in	in;
+		char			*message, *time;
+	} booking;
+	struct {
+		struct msg_location_in	in;
+		char			*message, *address;
+	} location;
+};
+
+struct rm_typed_send {
+	void	(*parse)(struct valid *, yajl_val, union rm_typed *);
+	int	(*send)(const struct dom_caller *, const bson_oid_t *,
+		    union rm_typed *, struct msg_input *, struct msg_draft **,
+		    char *, size_t);
+	void	(*free)(union rm_typed *);
+};
+
 static void
-rm_offer(struct api_ctx *ctx)
+rm_typed(struct api_ctx *ctx, const struct rm_typed_send *t)
 {
 	struct msg_draft	*draft;
 	struct msg_input	in;
 	struct valid		v;
+	union rm_typed		u;
 	yajl_val		body;
 	bson_oid_t		cid;
-	const char		*pkg;
-	char			*message, err[256];
+	char			err[256];
 	int			status;
 
 	if (rm_limit(ctx) == -1 || api_param_oid(ctx, 0, &cid) == -1)
@@ -189,118 +236,147 @@ rm_offer(struct api_ctx *ctx)
 	body = api_body(ctx);
 	valid_init(&v);
 	msg_input_init(&in);
-
-	pkg = valid_string(&v, body, "servicePackageId", 1, 1,
-	    RM_PACKAGE_ID_MAX);
-	message = rm_optional_text(&v, body, "message",
-	    cfg.message_max_length);
+	memset(&u, 0, sizeof(u));
+	t->parse(&v, body, &u);
 	rm_client_id(&v, body, &in);
 
 	if (!api_valid_reply(ctx, &v)) {
 		in.ratelimited = 1;
-		status = msg_send_offer(&ctx->user, &cid, pkg, message, &in,
-		    &draft, err, sizeof(err));
+		status = t->send(&ctx->user, &cid, &u, &in, &draft, err,
+		    sizeof(err));
 		rm_sent(ctx, status, draft, err);
 	}
 
-	free(message);
+	t->free(&u);
 	msg_input_free(&in);
+}
+
+static void
+rm_offer_parse(struct valid *v, yajl_val body, union rm_typed *u)
+{
+	u->offer.package_id = valid_string(v, body, "servicePackageId", 1,
+	    1, RM_PACKAGE_ID_MAX);
+	u->offer.message = rm_optional_text(v, body, "message",
+	    cfg.message_max_length);
+}
+
+static int
+rm_offer_send(const struct dom_caller *user, const bson_oid_t *cid,
+    union rm_typed *u, struct msg_input *in, struct msg_draft **draft,
+    char *err, size_t errlen)
+{
+	return (msg_send_offer(user, cid, u->offer.package_id,
+	    u->offer.message, in, draft, err, errlen));
+}
+
+static void
+rm_offer_free(union rm_typed *u)
+{
+	free(u->offer.message);
+}
+
+static void
+rm_booking_parse(struct valid *v, yajl_val body, union rm_typed *u)
+{
+	struct msg_booking_in	*b = &u->booking.in;
+	const char		*date;
+
+	b->package_id = valid_string(v, body, "servicePackageId", 1, 1,
+	    RM_PACKAGE_ID_MAX);
+	if ((date = valid_string(v, body, "requestedDate", 0, 0, 64)) !=
+	    NULL) {
+		if (json_parse_iso8601(date, &b->date) == -1)
+			valid_fail(v, "requestedDate must be a valid ISO 8601 "
+			    "date string");
+		else
+			b->has_date = 1;
+	}
+	u->booking.time = rm_optional_text(v, body, "requestedTime",
+	    RM_TIME_MAX);
+	u->booking.message = rm_optional_text(v, body, "message",
+	    cfg.message_max_length);
+	b->has_provider = valid_oid(v, body, "providerId", 0, &b->provider);
+	b->time = u->booking.time;
+	b->message = u->booking.message;
+}
+
+static int
+rm_booking_send(const struct dom_caller *user, const bson_oid_t *cid,
+    union rm_typed *u, struct msg_input *in, struct msg_draft **draft,
+    char *err, size_t errlen)
+{
+	return (msg_send_booking(user, cid, &u->booking.in, in, draft, err,
+	    errlen));
+}
+
+static void
+rm_booking_free(union rm_typed *u)
+{
+	free(u->booking.message);
+	free(u->booking.time);
+}
+
+static void
+rm_location_parse(struct valid *v, yajl_val body, union rm_typed *u)
+{
+	struct msg_location_in	*l = &u->location.in;
+
+	if (valid_number(v, body, "latitude", 1, &l->latitude) &&
+	    (l->latitude < -90 || l->latitude > 90))
+		valid_fail(v, "latitude must be between -90 and 90");
+	if (valid_number(v, body, "longitude", 1, &l->longitude) &&
+	    (l->longitude < -180 || l->longitude > 180))
+		valid_fail(v, "longitude must be between -180 and 180");
+	u->location.address = rm_optional_text(v, body, "address",
+	    RM_ADDRESS_MAX);
+	u->location.message = rm_optional_text(v, body, "message",
+	    cfg.message_max_length);
+	l->address = u->location.address;
+	l->message = u->location.message;
+}
+
+static int
+rm_location_send(const struct dom_caller *user, const bson_oid_t *cid,
+    union rm_typed *u, struct msg_input *in, struct msg_draft **draft,
+    char *err, size_t errlen)
+{
+	return (msg_send_location(user, cid, &u->location.in, in, draft, err,
+	    errlen));
+}
+
+static void
+rm_location_free(union rm_typed *u)
+{
+	free(u->location.message);
+	free(u->location.address);
+}
+
+static const struct rm_typed_send rm_offer_t = {
+	rm_offer_parse, rm_offer_send, rm_offer_free
+};
+static const struct rm_typed_send rm_booking_t = {
+	rm_booking_parse, rm_booking_send, rm_booking_free
+};
+static const struct rm_typed_send rm_location_t = {
+	rm_location_parse, rm_location_send, rm_location_free
+};
+
+static void
+rm_offer(struct api_ctx *ctx)
+{
+	rm_typed(ctx, &rm_offer_t);
 }
 
 static void
 rm_booking(struct api_ctx *ctx)
 {
-	struct msg_draft	*draft;
-	struct msg_booking_in	b;
-	struct msg_input	in;
-	struct valid		v;
-	yajl_val		body;
-	bson_oid_t		cid;
-	const char		*date;
-	char			*message, *time, err[256];
-	int			status;
-
-	if (rm_limit(ctx) == -1 || api_param_oid(ctx, 0, &cid) == -1)
-		return;
-
-	body = api_body(ctx);
-	valid_init(&v);
-	msg_input_init(&in);
-	memset(&b, 0, sizeof(b));
-
-	b.package_id = valid_string(&v, body, "servicePackageId", 1, 1,
-	    RM_PACKAGE_ID_MAX);
-	if ((date = valid_string(&v, body, "requestedDate", 0, 0, 64)) !=
-	    NULL) {
-		if (json_parse_iso8601(date, &b.date) == -1)
-			valid_fail(&v, "requestedDate must be a valid ISO 8601 "
-			    "date string");
-		else
-			b.has_date = 1;
-	}
-	time = rm_optional_text(&v, body, "requestedTime", RM_TIME_MAX);
-	message = rm_optional_text(&v, body, "message",
-	    cfg.message_max_length);
-	b.has_provider = valid_oid(&v, body, "providerId", 0, &b.provider);
-	rm_client_id(&v, body, &in);
-
-	if (!api_valid_reply(ctx, &v)) {
-		b.time = time;
-		b.message = message;
-		in.ratelimited = 1;
-		status = msg_send_booking(&ctx->user, &cid, &b, &in,
-		    &draft, err, sizeof(err));
-		rm_sent(ctx, status, draft, err);
-	}
-
-	free(message);
-	free(time);
-	msg_input_free(&in);
+	rm_typed(ctx, &rm_booking_t);
 }
 
 static void
 rm_location(struct api_ctx *ctx)
 {
-	struct msg_draft	*draft;
-	struct msg_location_in	l;
-	struct msg_input	in;
-	struct valid		v;
-	yajl_val		body;
-	bson_oid_t		cid;
-	char			*message, *address, err[256];
-	int			status;
-
-	if (rm_limit(ctx) == -1 || api_param_oid(ctx, 0, &cid) == -1)
-		return;
-
-	body = api_body(ctx);
-	valid_init(&v);
-	msg_input_init(&in);
-	memset(&l, 0, sizeof(l));
-
-	if (valid_number(&v, body, "latitude", 1, &l.latitude) &&
-	    (l.latitude < -90 || l.latitude > 90))
-		valid_fail(&v, "latitude must be between -90 and 90");
-	if (valid_number(&v, body, "longitude", 1, &l.longitude) &&
-	    (l.longitude < -180 || l.longitude > 180))
-		valid_fail(&v, "longitude must be between -180 and 180");
-	address = rm_optional_text(&v, body, "address", RM_ADDRESS_MAX);
-	message = rm_optional_text(&v, body, "message",
-	    cfg.message_max_length);
-	rm_client_id(&v, body, &in);
-
-	if (!api_valid_reply(ctx, &v)) {
-		l.address = address;
-		l.message = message;
-		in.ratelimited = 1;
-		status = msg_send_location(&ctx->user, &cid, &l, &in,
-		    &draft, err, sizeof(err));
-		rm_sent(ctx, status, draft, err);
-	}
-
-	free(message);
-	free(address);
-	msg_input_free(&in);
+	rm_typed(ctx, &rm_location_t);
 }
 
 static void

@@ -20,6 +20,7 @@ struct jscan {
 static int	js_value(struct jscan *);
 static int	js_object(struct jscan *);
 static int	js_array(struct jscan *);
+static int	js_next(struct jscan *, char);
 static int	js_string(struct jscan *);
 static int	js_number(struct jscan *);
 static int	js_literal(struct jscan *, const char *);
@@ -404,7 +405,7 @@ js_object(struct jscan *js)
 {
 	const char	*key, *val, *num;
 	size_t		klen;
-	int		is_placeholder;
+	int		is_placeholder, more;
 
 	if (++js->depth > SIO_JSON_DEPTH)
 		return (-1);
@@ -443,18 +444,10 @@ js_object(struct jscan *js)
 				num = val;
 		}
 
-		js_ws(js);
-		if (js->p >= js->end)
+		if ((more = js_next(js, '}')) == -1)
 			return (-1);
-		if (*js->p == ',') {
-			js->p++;
-			js_ws(js);
-			continue;
-		}
-		if (*js->p != '}')
-			return (-1);
-		js->p++;
-		break;
+		if (!more)
+			break;
 	}
 
 	if (is_placeholder &&
@@ -465,9 +458,32 @@ js_object(struct jscan *js)
 	return (SIO_JSON_OBJECT);
 }
 
+/*
+ * After a member or an element: 1 when a ',' (and the blanks after it)
+ * was read, 0 when close was, -1 on anything else.
+ */
+static int
+js_next(struct jscan *js, char close)
+{
+	js_ws(js);
+	if (js->p >= js->end)
+		return (-1);
+	if (*js->p == ',') {
+		js->p++;
+		js_ws(js);
+		return (1);
+	}
+	if (*js->p != close)
+		return (-1);
+	js->p++;
+	return (0);
+}
+
 static int
 js_array(struct jscan *js)
 {
+	int	more;
+
 	if (++js->depth > SIO_JSON_DEPTH)
 		return (-1);
 	js->p++;
@@ -482,18 +498,10 @@ js_array(struct jscan *js)
 	for (;;) {
 		if (js_value(js) == -1)
 			return (-1);
-		js_ws(js);
-		if (js->p >= js->end)
+		if ((more = js_next(js, ']')) == -1)
 			return (-1);
-		if (*js->p == ',') {
-			js->p++;
-			js_ws(js);
-			continue;
-		}
-		if (*js->p != ']')
-			return (-1);
-		js->p++;
-		break;
+		if (!more)
+			break;
 	}
 
 	js->depth--;
