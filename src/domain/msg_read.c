@@ -41,6 +41,8 @@ struct read_tally {
 static int	msg_page(const struct dom_caller *, const bson_oid_t *,
 		    const bson_t *, const struct msg_list_in *,
 		    struct doclist *, int64_t *, int *);
+static void	msg_page_cursor(const bson_t *, const bson_oid_t *, int64_t,
+		    const struct msg_list_in *, struct msgs_window *, int *);
 static int	msg_read_upto(const bson_t *, const bson_oid_t *,
 		    const bson_oid_t *, const struct doclist *, int64_t,
 		    int64_t);
@@ -228,6 +230,8 @@ msg_page(const struct dom_caller *u, const bson_oid_t *cid, const bson_t *conv,
 			}
 			w.limit += skip;
 		}
+		if (in->after_seq >= 0 || in->before_seq >= 0)
+			msg_page_cursor(conv, &u->oid, seq, in, &w, more);
 		if (w.to <= w.from) {
 			ret = STORE_OK;
 		} else if (in->after_seq < 0 && in->before_seq < 0 &&
@@ -250,6 +254,33 @@ msg_page(const struct dom_caller *u, const bson_oid_t *cid, const bson_t *conv,
 	}
 
 	return (ret);
+}
+
+/*
+ * A cursor page of a history with no gap for this caller (nothing deleted
+ * or hidden): every seq up to the head is there, so whether more follow
+ * is arithmetic, and the window is the page itself. Otherwise the page
+ * reads one message past it to know, which can cost a whole bucket.
+ */
+static void
+msg_page_cursor(const bson_t *conv, const bson_oid_t *viewer, int64_t seq,
+    const struct msg_list_in *in, struct msgs_window *w, int *more)
+{
+	if (!convs_doc_history_dense(conv, viewer))
+		return;
+
+	if (w->to > seq)
+		w->to = seq;
+	if (in->after_seq >= 0) {
+		if (w->to - w->from > in->limit) {
+			w->to = w->from + in->limit;
+			*more = 1;
+		}
+	} else if (w->to > in->limit) {
+		w->from = w->to - in->limit;
+		*more = 1;
+	}
+	w->limit = in->limit;
 }
 
 /*
