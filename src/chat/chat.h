@@ -36,7 +36,6 @@ struct chat_client;
 #define CHAT_NAMESPACE		"/chat"
 #define CHAT_TYPING_MS		10000
 /* A lasting mark is announced again at most this often. */
-#define CHAT_TYPING_RENEW_MS	3000
 
 /* One conversation a user is typing in (on this worker). */
 struct chat_typing {

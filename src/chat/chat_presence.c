@@ -18,7 +18,7 @@
  * without a stop, the room hears isTyping:false. A user's marks are kept
  * per conversation, and the room hears only their changes (a mark
  * renewed by typing_start is announced again at most every
- * CHAT_TYPING_RENEW_MS), so a flood of typing events is not a flood of
+ * TYPING_RENEW_MS, 3 s by default), so a flood of typing events is not a flood of
  * user_typing at every member.
  */
 
@@ -298,7 +298,7 @@ chat_typing_start(struct chat_client *c, const char *conv)
 	if (t->announced == 0) {
 		if (typing_budget(u, now))
 			typing_announce(t, 1);
-	} else if (now - t->announced >= CHAT_TYPING_RENEW_MS) {
+	} else if (now - t->announced >= cfg.typing_renew_ms) {
 		typing_announce(t, 1);
 	}
 }

@@ -120,6 +120,8 @@ const struct config_directive	config_directives[] = {
 	    F(message_max_length), "characters per message" },
 	{ "MAX_SOCKETS_PER_USER", NULL, parse_u32, "20", NULL, 0, 1, 10000,
 	    F(max_sockets_per_user), "/chat sockets per user" },
+	{ "TYPING_RENEW_MS", NULL, parse_u32, "3000", NULL, 0, 0, 60000,
+	    F(typing_renew_ms), "a lasting typing mark announced again (ms)" },
 	/* The conformance suites expect their own heartbeat. */
 	{ "PING_INTERVAL", NULL, parse_u32, "25000", "300", CONFIG_FIXED, 100,
 	    600000, F(ping_interval), "Engine.IO ping interval (ms)" },

@@ -58,6 +58,7 @@ struct config {
 	u_int32_t		rate_limit_uploads;
 	u_int32_t		message_max_length;
 	u_int32_t		max_sockets_per_user;
+	u_int32_t		typing_renew_ms;
 
 	/* Peers whose X-Real-IP / X-Forwarded-For are believed. */
 	struct netaddr_net	trusted_proxies[NETADDR_MAX_NETS];

@@ -201,23 +201,22 @@ export function serverPidOf(socket, base = BASE) {
 }
 
 // Sockets from open() (websocket transport) until they sit on two
-// different workers. Under load one worker can take connection after
-// connection (Kore's accept lock goes to whichever runs), so this tries
-// up to 60 times with a pause between, and keeps at most two per worker
-// (closing the rest: a user may hold MAX_SOCKETS_PER_USER). Resolves
-// with {all, byPid: Map(pid → sockets)}.
+// different workers. Kore's accept lock goes to whichever worker runs
+// first, so an idle worker can take connection after connection: this
+// opens them four at once (a worker busy with some leaves the others to
+// its peer), up to 12 times with a pause between, and keeps at most two
+// per worker, closing the rest (a user may hold MAX_SOCKETS_PER_USER).
+// Resolves with {all, byPid: Map(pid → sockets)}.
 export async function onTwoWorkers(open, base = BASE) {
   const byPid = new Map();
-  for (let i = 0; i < 60 && byPid.size < 2; i++) {
-    const s = await open();
-    const pid = serverPidOf(s, base);
-    const list = byPid.get(pid) || [];
-    if (list.length < 2) {
-      byPid.set(pid, [...list, s]);
-    } else {
-      s.close();
-      await sleep(50 + 10 * i);
+  for (let i = 0; i < 12 && byPid.size < 2; i++) {
+    for (const s of await Promise.all([open(), open(), open(), open()])) {
+      const pid = serverPidOf(s, base);
+      const list = byPid.get(pid) || [];
+      if (list.length < 2) byPid.set(pid, [...list, s]);
+      else s.close();
     }
+    if (byPid.size < 2) await sleep(200);
   }
   if (byPid.size < 2) throw new Error('all sockets landed on one worker');
   return { all: [...byPid.values()].flat(), byPid };
