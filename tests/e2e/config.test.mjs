@@ -2,25 +2,7 @@
 // start-up with a message naming the variable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-
-function startKore(env) {
-  return new Promise((resolve) => {
-    const child = spawn('kore', ['-fnrc', process.env.KORE_CONF], {
-      env: { PATH: process.env.PATH, ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-      resolve({ code: 'timeout', out });
-    }, 10000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }); });
-  });
-}
+import { startKore } from './helpers.mjs';
 
 const good = {
   JWT_SECRET: 'config-test-secret-0123456789',

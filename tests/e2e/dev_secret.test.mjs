@@ -3,25 +3,7 @@
 // not, and without either the server refuses to start, saying why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-
-function startKore(env) {
-  return new Promise((resolve) => {
-    const child = spawn('kore', ['-fnrc', process.env.KORE_CONF], {
-      env: { PATH: process.env.PATH, ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-      resolve({ code: 'timeout', out });
-    }, 10000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }); });
-  });
-}
+import { startKore } from './helpers.mjs';
 
 // SOCKET_QUEUE_MAX is checked after JWT_SECRET: its error means the
 // secret passed, and the server stops before it binds anything.

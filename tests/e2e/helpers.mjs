@@ -242,6 +242,27 @@ export async function startRedis() {
 
 // startServer(env) is expected to fail: resolves with kore's output (a
 // server that started after all is stopped, and the call rejects).
+// Kore on the suite's configuration with only env (and PATH), for tests
+// of start-up: resolves {code, out} when it exits, or {code: 'timeout'}
+// (killed) if it is still running after 10 s.
+export function startKore(env) {
+  return new Promise((resolve) => {
+    const child = spawn('kore', ['-fnrc', process.env.KORE_CONF], {
+      env: { PATH: process.env.PATH, ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      resolve({ code: 'timeout', out });
+    }, 10000);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }); });
+  });
+}
+
 export async function startFails(env) {
   const r = await startServer(env).catch((err) => err);
   if (!(r instanceof Error)) {
