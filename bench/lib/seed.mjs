@@ -22,6 +22,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BSON, MongoClient, ObjectId } from 'mongodb';
+import { remap } from './remap.mjs';
 
 const { values: opt } = parseArgs({ options: {
 	mode: { type: 'string', default: 'fake' },
@@ -85,28 +86,6 @@ async function api(method, path, token, body) {
 	return JSON.parse(text);
 }
 
-// remap: a copy of a stored document with every id of the map replaced,
-// in ObjectId values, in strings (directKey) and in keys (lastReadSeq).
-function remap(v, map) {
-	if (typeof v === 'string') {
-		for (const [from, to] of map)
-			v = v.replaceAll(from, to);
-		return v;
-	}
-	if (v instanceof ObjectId) {
-		const h = v.toHexString();
-		return map.has(h) ? new ObjectId(map.get(h)) : v;
-	}
-	if (Array.isArray(v))
-		return v.map((x) => remap(x, map));
-	if (v !== null && typeof v === 'object' && v.constructor === Object) {
-		const o = {};
-		for (const [k, x] of Object.entries(v))
-			o[remap(k, map)] = remap(x, map);
-		return o;
-	}
-	return v;
-}
 
 const total = roomUsers + 2 * npairs + nidle;
 const users = Array.from({ length: total }, (_, i) => ({

@@ -14,7 +14,6 @@ package main
 // everything else the machine ran is "other" (/proc/stat).
 
 import (
-	"bytes"
 	"os"
 	"strconv"
 	"strings"
@@ -60,17 +59,9 @@ func scanProcs() []procStat {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
 		// After "pid (comm) ": state ppid pgrp session tty tpgid flags
 		// minflt cminflt majflt cmajflt utime stime cutime cstime ...
-		f := strings.Fields(string(b[i+1:]))
+		f := statFields(e.Name())
 		if len(f) < 15 {
 			continue
 		}

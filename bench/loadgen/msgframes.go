@@ -6,8 +6,6 @@ package main
 // so a frame is handed over only once all of it is in the buffer, and the
 // buffer grows when a frame is bigger than it.
 
-import "encoding/binary"
-
 // frames hands every complete buffered frame to fn and consumes it.
 func (c *conn) frames(fn func(op byte, p []byte)) {
 	for {
@@ -15,20 +13,9 @@ func (c *conn) frames(fn func(op byte, p []byte)) {
 		if len(b) < 2 {
 			break
 		}
-		hl, plen := 2, int(b[1]&0x7f)
-		switch plen {
-		case 126:
-			hl = 4
-		case 127:
-			hl = 10
-		}
-		if len(b) < hl {
+		hl, plen, ok := frameHeader(b)
+		if !ok {
 			break
-		}
-		if plen == 126 {
-			plen = int(binary.BigEndian.Uint16(b[2:4]))
-		} else if plen == 127 {
-			plen = int(binary.BigEndian.Uint64(b[2:10]))
 		}
 		if len(b) < hl+plen {
 			if hl+plen > len(c.rbuf) {

@@ -24,19 +24,25 @@ func parseInts(s string) []int {
 	return out
 }
 
+// statFields: the fields of /proc/<pid>/stat after "pid (comm)", from
+// the state on (utime and stime are 11 and 12); nil if it cannot be read.
+func statFields(pid string) []string {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
+}
+
 // procCPU: user+system time of all threads of the pids, summed.
 func procCPU(pids []int) time.Duration {
 	var ticks int64
 	for _, p := range pids {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
+		f := statFields(strconv.Itoa(p))
 		if len(f) < 13 {
 			continue
 		}

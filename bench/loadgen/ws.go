@@ -237,6 +237,27 @@ func (c *conn) compact() {
 
 // parse hands every buffered frame header, with up to prefixMax bytes of
 // its payload, to fn, and consumes the frame (n is the payload length).
+// frameHeader reads a server frame's header (unmasked) at the start of
+// b: its length and the payload's; ok is false until all of it is there.
+func frameHeader(b []byte) (hl, plen int, ok bool) {
+	hl, plen = 2, int(b[1]&0x7f)
+	switch plen {
+	case 126:
+		hl = 4
+	case 127:
+		hl = 10
+	}
+	if len(b) < hl {
+		return 0, 0, false
+	}
+	if plen == 126 {
+		plen = int(binary.BigEndian.Uint16(b[2:4]))
+	} else if plen == 127 {
+		plen = int(binary.BigEndian.Uint64(b[2:10]))
+	}
+	return hl, plen, true
+}
+
 func (c *conn) parse(fn func(op byte, p []byte, n int)) {
 	for {
 		if c.skip > 0 {
@@ -251,20 +272,9 @@ func (c *conn) parse(fn func(op byte, p []byte, n int)) {
 		if len(b) < 2 {
 			return
 		}
-		hl, plen := 2, int(b[1]&0x7f)
-		switch plen {
-		case 126:
-			hl = 4
-		case 127:
-			hl = 10
-		}
-		if len(b) < hl {
+		hl, plen, ok := frameHeader(b)
+		if !ok {
 			return
-		}
-		if plen == 126 {
-			plen = int(binary.BigEndian.Uint16(b[2:4]))
-		} else if plen == 127 {
-			plen = int(binary.BigEndian.Uint64(b[2:10]))
 		}
 		look := min(plen, prefixMax)
 		if len(b) < hl+look {

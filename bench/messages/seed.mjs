@@ -28,6 +28,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Long, MongoClient, ObjectId } from 'mongodb';
+import { remap } from '../lib/remap.mjs';
 
 const { positionals: [cmd], values: opt } = parseArgs({
 	allowPositionals: true,
@@ -117,28 +118,6 @@ function userDoc(tmpl, tid, id, name, tag) {
 	    emailKey: email, createdAt: now, updatedAt: now };
 }
 
-// remap: a copy of a stored document with every id of the map replaced,
-// in ObjectId values, in strings (phoneKey "-<id>") and in keys.
-function remap(v, map) {
-	if (typeof v === 'string') {
-		for (const [from, to] of map)
-			v = v.replaceAll(from, to);
-		return v;
-	}
-	if (v instanceof ObjectId) {
-		const h = v.toHexString();
-		return map.has(h) ? new ObjectId(map.get(h)) : v;
-	}
-	if (Array.isArray(v))
-		return v.map((x) => remap(x, map));
-	if (v !== null && typeof v === 'object' && v.constructor === Object) {
-		const o = {};
-		for (const [k, x] of Object.entries(v))
-			o[remap(k, map)] = remap(x, map);
-		return o;
-	}
-	return v;
-}
 
 // ---- helpers
 

@@ -5,8 +5,7 @@
 // tests/browser/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { BASE, newUser } from './helpers.mjs';
+import { BASE, launchChromium, newUser } from './helpers.mjs';
 import { direct, sendOk } from './chat-helpers.mjs';
 
 async function page(browser, user) {
@@ -28,11 +27,8 @@ test('demo client: messages are shown in seq order, whatever order they arrive i
   const cid = (await direct(a, b))._id;
   for (const text of ['m1', 'm2', 'm3']) await sendOk(a, cid, text);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
+  assert.ok(browser, 'Debian\'s chromium is installed (scripts/setup)');
   try {
     const pb = await page(browser, b);
     await pb.click(`#conversations li[data-id="${cid}"]`);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { BASE, api, newUser } from './helpers.mjs';
+import { BASE, api, launchChromium, newUser } from './helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
@@ -168,17 +168,11 @@ test('docs: /api/docs is a page that renders the document with swagger-ui', asyn
     await r.arrayBuffer();
   }
 
-  const chromium = '/usr/bin/chromium';
-  if (!fs.existsSync(chromium)) {
+  const browser = await launchChromium();
+  if (browser === null) {
     t.skip('no chromium to render the page');
     return;
   }
-  const { chromium: pw } = await import('playwright-core');
-  const browser = await pw.launch({
-    executablePath: chromium,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
   try {
     const p = await browser.newPage();
     const errors = [];

@@ -242,6 +242,19 @@ export async function startRedis() {
 
 // startServer(env) is expected to fail: resolves with kore's output (a
 // server that started after all is stopped, and the call rejects).
+// Debian's headless Chromium through playwright-core, or null when it is
+// not installed (CHROMIUM names another binary).
+export async function launchChromium() {
+  const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+  if (!fs.existsSync(executablePath)) return null;
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
 // Kore on the suite's configuration with only env (and PATH), for tests
 // of start-up: resolves {code, out} when it exits, or {code: 'timeout'}
 // (killed) if it is still running after 10 s.

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { api, BASE, freePort, newUser, sleep, waitPort } from './helpers.mjs';
+import { api, BASE, freePort, launchChromium, newUser, sleep, waitPort } from './helpers.mjs';
 
 const TOKEN = process.env.METRICS_TOKEN;
 const HEALTH = ['/api/health', '/api/health/ready', '/api/health/live', '/api/health/database',
@@ -166,17 +166,11 @@ test('item 10: the demo and docs pages have a strict CSP and still work in Chrom
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, p);
   }
 
-  const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
-  if (!fs.existsSync(chromium)) {
+  const browser = await launchChromium();
+  if (browser === null) {
     t.skip('no chromium');
     return;
   }
-  const { chromium: pw } = await import('playwright-core');
-  const browser = await pw.launch({
-    executablePath: chromium,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
   try {
     const context = await browser.newContext();
     await context.addInitScript(() => {
