@@ -115,6 +115,7 @@ msg_render_one(const struct dom_caller *u, const bson_t *msg, struct json *out,
 	struct doclist		replies;
 	struct oidlist		rids;
 	struct user_public	me;
+	struct json		own, *rendered;
 	bson_oid_t		oid, cid;
 	char			room[64];
 	int			ret;
@@ -132,17 +133,17 @@ msg_render_one(const struct dom_caller *u, const bson_t *msg, struct json *out,
 	if ((ret = userset_load(&users)) == STORE_OK)
 		ret = msgs_find_many(&rids, &replies);
 
-	if (ret == STORE_OK) {
-		if (out != NULL)
-			cj_message(out, msg, &users, &replies, NULL);
-		if (ev != NULL && event != NULL &&
-		    doc_oid(msg, "conversationId", &cid)) {
-			conv_event_room(room, sizeof(room), "conversation",
-			    &cid);
-			msg_emit_message(ev, room, event, msg, &users,
-			    &replies);
-		}
+	/* Rendered once, for the answer and the event alike. */
+	json_init(&own);
+	rendered = out != NULL ? out : &own;
+	if (ret == STORE_OK && (out != NULL || ev != NULL))
+		cj_message(rendered, msg, &users, &replies, NULL);
+	if (ret == STORE_OK && ev != NULL && event != NULL &&
+	    doc_oid(msg, "conversationId", &cid)) {
+		conv_event_room(room, sizeof(room), "conversation", &cid);
+		msg_emit_message(ev, room, event, &cid, rendered);
 	}
+	json_free(&own);
 
 	userset_free(&users);
 	doclist_free(&replies);
@@ -160,24 +161,24 @@ msg_render_one(const struct dom_caller *u, const bson_t *msg, struct json *out,
  */
 void
 msg_emit_message(struct evq *ev, const char *room, const char *name,
-    const bson_t *msg, const struct userset *users,
-    const struct doclist *replies)
+    const bson_oid_t *cid, struct json *msg)
 {
 	struct json	j;
-	bson_oid_t	cid;
+	const u_int8_t	*data;
+	size_t		len;
 	int		received;
 
 	received = !strcmp(name, "message_received");
-	(void)doc_oid(msg, "conversationId", &cid);
+	data = json_data(msg, &len);
 
 	json_init(&j);
 	json_obj_open(&j);
 	if (!received)
-		json_koid(&j, "conversationId", &cid);
+		json_koid(&j, "conversationId", cid);
 	json_key(&j, "message");
-	cj_message(&j, msg, users, replies, NULL);
+	json_raw(&j, (const char *)data, len);
 	if (received)
-		json_koid(&j, "conversationId", &cid);
+		json_koid(&j, "conversationId", cid);
 	json_obj_close(&j);
 
 	evq_emit(ev, room, name, &j);

@@ -28,7 +28,7 @@
 static void	commit_head_to(struct commit_conv *, int64_t,
 		    const bson_oid_t *, int64_t, const char *);
 static void	commit_head_to_doc(struct commit_conv *, const bson_t *);
-static void	commit_announce(struct msg_draft *, const struct userset *);
+static void	commit_announce(struct msg_draft *, struct json *);
 static void	commit_events(struct msg_draft *, struct commit_conv *);
 
 /*
@@ -151,7 +151,7 @@ commit_render(struct commit_batch *b)
 		userset_put(&users, &me);
 		cj_message(&d->res.out, &d->doc, &users, &d->replies, NULL);
 		if (d->res.status == 201) {
-			commit_announce(d, &users);
+			commit_announce(d, &d->res.out);
 			commit_events(d, d->cc);
 			msg_type_count(d->type);
 		}
@@ -165,25 +165,30 @@ msg_render_stored(struct msg_draft *d)
 {
 	struct userset		users;
 	struct user_public	me;
+	struct json		msg;
 
 	userset_init(&users);
 	msg_caller(&d->user, &me);
 	userset_put(&users, &me);
-	commit_announce(d, &users);
+	json_init(&msg);
+	cj_message(&msg, &d->doc, &users, &d->replies, NULL);
+	commit_announce(d, &msg);
+	json_free(&msg);
 	userset_free(&users);
 }
 
-/* The message to its conversation's room, under both event names. */
+/*
+ * The message (msg, rendered) to its conversation's room, under both
+ * event names.
+ */
 static void
-commit_announce(struct msg_draft *d, const struct userset *users)
+commit_announce(struct msg_draft *d, struct json *msg)
 {
 	char		room[64];
 
 	conv_event_room(room, sizeof(room), "conversation", &d->conv);
-	msg_emit_message(&d->ev, room, "new_message", &d->doc, users,
-	    &d->replies);
-	msg_emit_message(&d->ev, room, "message_received", &d->doc, users,
-	    &d->replies);
+	msg_emit_message(&d->ev, room, "new_message", &d->conv, msg);
+	msg_emit_message(&d->ev, room, "message_received", &d->conv, msg);
 }
 
 /*

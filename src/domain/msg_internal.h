@@ -101,8 +101,9 @@ void	msg_set_content(struct msg_input *, const char *);
 int	msg_render_one(const struct dom_caller *, const bson_t *, struct json *,
 	    struct evq *, const char *, char *, size_t);
 void	msg_caller(const struct dom_caller *, struct user_public *);
+/* An event carrying msg, a rendered MSG (cj_message). */
 void	msg_emit_message(struct evq *, const char *, const char *,
-	    const bson_t *, const struct userset *, const struct doclist *);
+	    const bson_oid_t *, struct json *);
 void	msg_emit_conv_updated(struct evq *, const bson_t *,
 	    const bson_oid_t *);
 void	msg_emit_read(struct evq *, const bson_oid_t *, const bson_oid_t *,
