@@ -30,6 +30,7 @@
 #include "domain/domain.h"
 #include "lib/json.h"
 #include "lib/token.h"
+#include "lib/token_memo.h"
 #include "socketio/bus.h"
 #include "socketio/sio.h"
 #include "lib/doclist.h"
@@ -141,8 +142,8 @@ chat_connect(struct sio_socket *s, const char *auth, size_t len)
 	}
 
 	/* Refuse forged, expired or refresh tokens without a DB trip. */
-	ret = token_verify(cfg.jwt_secret, token, TOKEN_ACCESS,
-	    core_now_ms() / 1000, &claims);
+	ret = token_verify_access(cfg.jwt_secret, token, core_now_ms() / 1000,
+	    &claims);
 	if (ret != TOKEN_OK) {
 		chat_reject(s, "Unauthorized", ret == TOKEN_EXPIRED ?
 		    "token expired" :

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "lib/password.h"
 #include "lib/token.h"
+#include "lib/token_memo.h"
 
 #define SECRET	"unit-test-secret-0123456789"
 #define UID	"66aa00000000000000000001"
@@ -50,6 +51,41 @@ test_access_round_trip(void **state)
 	assert_int_equal(token_verify("other-secret-0123456789", t,
 	    TOKEN_ACCESS, 1010, &c), TOKEN_INVALID);
 	free(t);
+}
+
+/* The memo answers what token_verify() would: hits, expiry, forgeries. */
+static void
+test_access_memo(void **state)
+{
+	struct token_claims	c, d;
+	char			*t, *r;
+	size_t			n;
+
+	t = token_issue(SECRET, UID, TOKEN_ACCESS, 1000, 60, NULL);
+	assert_int_equal(token_verify_access(SECRET, t, 1010, &c), TOKEN_OK);
+	assert_int_equal(token_verify_access(SECRET, t, 1011, &d), TOKEN_OK);
+	assert_memory_equal(&c, &d, sizeof(c));
+	assert_string_equal(d.uid, UID);
+	/* Remembered, still not past its exp, nor under another secret. */
+	assert_int_equal(token_verify_access(SECRET, t, 1060, &d),
+	    TOKEN_EXPIRED);
+	assert_int_equal(token_verify_access("other-secret-0123456789", t,
+	    1010, &d), TOKEN_INVALID);
+	/* One byte of the signature changed is another token. */
+	n = strlen(t);
+	t[n - 2] = t[n - 2] == 'A' ? 'B' : 'A';
+	assert_int_equal(token_verify_access(SECRET, t, 1010, &d),
+	    TOKEN_INVALID);
+	/* Refresh tokens are never access tokens, remembered or not. */
+	r = token_issue(SECRET, UID, TOKEN_REFRESH, 1000, 60, "fam");
+	assert_int_equal(token_verify_access(SECRET, r, 1010, &d),
+	    TOKEN_WRONG_TYPE);
+	assert_int_equal(token_verify_access(SECRET, r, 1010, &d),
+	    TOKEN_WRONG_TYPE);
+	assert_int_equal(token_verify_access(SECRET, NULL, 1010, &d),
+	    TOKEN_INVALID);
+	free(t);
+	free(r);
 }
 
 static void
@@ -241,6 +277,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_round_trip),
+		cmocka_unit_test(test_access_memo),
 		cmocka_unit_test(test_refresh_is_not_access),
 		cmocka_unit_test(test_refresh_family),
 		cmocka_unit_test(test_alg_none_and_other_algs_refused),
