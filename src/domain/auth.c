@@ -18,6 +18,7 @@
 #include "domain/domain.h"
 #include "lib/json.h"
 #include "lib/token.h"
+#include "lib/token_memo.h"
 #include "store/doc.h"
 #include "store/store.h"
 #include "store/users.h"
@@ -28,6 +29,10 @@
  */
 #define AUTH_REUSE_GRACE_MS	5000
 
+static int	auth_claims(const char *, struct token_claims *,
+		    struct user_public *, struct dom_caller *);
+static int	auth_fill(struct dom_caller *, const struct token_claims *,
+		    const struct user_public *, int64_t *, char *, size_t);
 static int	auth_invalid(char *, size_t);
 static int	auth_rotate(const bson_oid_t *, const char *, const char *,
 		    const char *);
@@ -49,28 +54,61 @@ auth_caller(const char *token, struct dom_caller *user, int64_t *exp,
 	struct token_claims	claims;
 	struct user_public	pub;
 
-	memset(user, 0, sizeof(*user));
-
-	if (token_verify(cfg.jwt_secret, token, TOKEN_ACCESS,
-	    core_now_ms() / 1000, &claims) != TOKEN_OK)
+	if (auth_claims(token, &claims, &pub, user) == -1)
 		return (dom_fail(err, errlen, 401, "Unauthorized"));
-
-	memset(&pub, 0, sizeof(pub));
-	bson_oid_init_from_string(&pub.oid, claims.uid);
 	/* Whatever went wrong, the database could not say who this is. */
 	if (users_load_public(&pub, 1) != STORE_OK)
 		return (dom_store_fail(err, errlen, STORE_DOWN, NULL));
-	if (!pub.found || !pub.active)
+
+	return (auth_fill(user, &claims, &pub, exp, err, errlen));
+}
+
+int
+auth_caller_quick(const char *token, struct dom_caller *user, char *err,
+    size_t errlen)
+{
+	struct token_claims	claims;
+	struct user_public	pub;
+
+	if (auth_claims(token, &claims, &pub, user) == -1)
+		return (dom_fail(err, errlen, 401, "Unauthorized"));
+	if (!users_cached_public(&pub))
+		return (AUTH_SLOW);
+
+	return (auth_fill(user, &claims, &pub, NULL, err, errlen));
+}
+
+/* A good access token's claims, and pub keyed by its user; -1 if bad. */
+static int
+auth_claims(const char *token, struct token_claims *claims,
+    struct user_public *pub, struct dom_caller *user)
+{
+	memset(user, 0, sizeof(*user));
+	memset(pub, 0, sizeof(*pub));
+
+	if (token_verify_access(cfg.jwt_secret, token, core_now_ms() / 1000,
+	    claims) != TOKEN_OK)
+		return (-1);
+
+	bson_oid_init_from_string(&pub->oid, claims->uid);
+	return (0);
+}
+
+static int
+auth_fill(struct dom_caller *user, const struct token_claims *claims,
+    const struct user_public *pub, int64_t *exp, char *err, size_t errlen)
+{
+	if (!pub->found || !pub->active)
 		return (dom_fail(err, errlen, 401, "Unauthorized"));
 
-	bson_oid_copy(&pub.oid, &user->oid);
-	memcpy(user->id, claims.uid, sizeof(user->id));
-	(void)snprintf(user->name, sizeof(user->name), "%s", pub.name);
-	(void)snprintf(user->avatar, sizeof(user->avatar), "%s", pub.avatar);
-	user->is_verified = pub.is_verified;
-	user->is_premium = pub.is_premium;
+	bson_oid_copy(&pub->oid, &user->oid);
+	memcpy(user->id, claims->uid, sizeof(user->id));
+	(void)snprintf(user->name, sizeof(user->name), "%s", pub->name);
+	(void)snprintf(user->avatar, sizeof(user->avatar), "%s", pub->avatar);
+	user->is_verified = pub->is_verified;
+	user->is_premium = pub->is_premium;
 	if (exp != NULL)
-		*exp = claims.exp;
+		*exp = claims->exp;
 
 	return (200);
 }

@@ -1,8 +1,9 @@
 /*
  * Tokens: who an access token belongs to, and the refresh tokens that
  * renew it (one use each, in families that end when a used one comes
- * back). See domain.h for the conventions: every function here runs on
- * a task thread and returns an HTTP-like status with err.
+ * back). See domain.h for the conventions: every function here but
+ * auth_caller_quick() runs on a task thread, and each returns an
+ * HTTP-like status with err.
  */
 
 #ifndef LNK_DOMAIN_AUTH_H
@@ -25,6 +26,12 @@ struct json;
  */
 int	auth_caller(const char *, struct dom_caller *, int64_t *, char *,
 	    size_t);
+/*
+ * The same on the worker's loop, from the memo only: AUTH_SLOW when the
+ * user is not in it (then auth_caller() on a task).
+ */
+#define AUTH_SLOW	1
+int	auth_caller_quick(const char *, struct dom_caller *, char *, size_t);
 
 /*
  * POST /api/auth/refresh-token: a refresh token for a new pair. 200 with

@@ -38,7 +38,6 @@
 #include "domain/caller.h"
 #include "domain/events.h"
 #include "lib/json.h"
-#include "lib/json.h"
 
 struct evq;
 struct json;
@@ -64,6 +63,7 @@ struct msg_result {
 	int		status;		/* 201 stored, 200 stored before */
 	char		err[256];
 	struct json	out;		/* MSG when status < 300 */
+	struct ratelimit rl;		/* rl.checked: the batch counted it */
 };
 
 /* A message to send, validated by msg_input_parse (or built by hand). */

@@ -373,8 +373,9 @@ commit_group(struct commit_batch *b, struct commit_conv **out)
 
 /*
  * The rate limit of the sends that have not been counted (socket
- * sends; REST counts its own to answer with the headers): one round
- * trip for the batch. Redis away: this worker counts (cache/redis.h).
+ * sends, and REST sends checked on the loop; a REST send checked on a
+ * task counted its own): one round trip for the batch, the count kept
+ * in the result for the X-RateLimit-* headers. Redis away: this worker counts (cache/redis.h).
  */
 static void
 commit_limit(struct commit_batch *b)
@@ -400,6 +401,7 @@ commit_limit(struct commit_batch *b)
 	if (n > 0 && cache_ratelimit_many("messages", ids, n,
 	    cfg.rate_limit_messages, cfg.rate_limit_window, rl) == 0) {
 		for (i = 0; i < n; i++) {
+			v[i]->res.rl = rl[i];
 			if (rl[i].exceeded)
 				commit_fail(v[i], 429, "Rate limit exceeded");
 		}

@@ -34,6 +34,8 @@ static void	route_owner_restarted(u_int16_t, u_int32_t, u_int64_t);
 static void	route_fail(struct msg_draft *);
 static void	route_committed(u_int16_t, const void *, size_t);
 static void	route_done(void *, const struct msg_result *);
+static void	route_put_limit(bson_t *, const struct ratelimit *);
+static void	route_get_limit(const bson_t *, struct ratelimit *);
 static void	route_sweep(void *);
 static void	route_answer(struct msg_draft *);
 static void	route_encode(const struct msg_draft *, bson_t *);
@@ -113,9 +115,57 @@ route_done(void *arg, const struct msg_result *res)
 		out = json_data((struct json *)&res->out, &len);
 		bson_append_utf8(&doc, "o", -1, (const char *)out, (int)len);
 	}
+	if (res->rl.checked)
+		route_put_limit(&doc, &res->rl);
 	peer_send(d->route_origin, PEER_COMMITTED, bson_get_data(&doc),
 	    doc.len);
 	bson_destroy(&doc);
+}
+
+/*
+ * The sender's rate limit as the owner's batch counted it (a REST send
+ * answers with it): int64s in a fixed order.
+ */
+static void
+route_put_limit(bson_t *doc, const struct ratelimit *rl)
+{
+	bson_t	a;
+
+	BSON_APPEND_ARRAY_BEGIN(doc, "r", &a);
+	BSON_APPEND_INT64(&a, "0", rl->limit);
+	BSON_APPEND_INT64(&a, "1", rl->remaining);
+	BSON_APPEND_INT64(&a, "2", rl->reset);
+	BSON_APPEND_INT64(&a, "3", rl->retry_after);
+	BSON_APPEND_INT64(&a, "4", rl->exceeded);
+	BSON_APPEND_INT64(&a, "5", rl->local);
+	bson_append_array_end(doc, &a);
+}
+
+static void
+route_get_limit(const bson_t *doc, struct ratelimit *rl)
+{
+	bson_iter_t	it, a;
+	int64_t		v[6];
+	int		n;
+
+	if (!bson_iter_init_find(&it, doc, "r") ||
+	    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &a))
+		return;
+	for (n = 0; n < 6 && bson_iter_next(&a); n++) {
+		if (!BSON_ITER_HOLDS_INT64(&a))
+			return;
+		v[n] = bson_iter_int64(&a);
+	}
+	if (n != 6)
+		return;
+
+	rl->limit = (u_int32_t)v[0];
+	rl->remaining = (u_int32_t)v[1];
+	rl->reset = v[2];
+	rl->retry_after = (u_int32_t)v[3];
+	rl->exceeded = v[4] != 0;
+	rl->local = v[5] != 0;
+	rl->checked = 1;
 }
 
 /* Where the draft came from: its result. */
@@ -155,6 +205,7 @@ route_committed(u_int16_t src, const void *data, size_t len)
 		s = bson_iter_utf8(&it, &n);
 		json_raw(&d->res.out, s, n);
 	}
+	route_get_limit(&doc, &d->res.rl);
 
 	TAILQ_REMOVE(&sent, d, list);
 	route_answer(d);

@@ -1,7 +1,8 @@
 /*
  * REST dispatch: a matched request runs its handler on a Kore task (or
- * inline), then its deferred work, then the answer goes out with CORS
- * and its events are published (see api.h). Matching and the request
+ * inline, or its quick half on the loop when that is enough), then its
+ * deferred work, then the answer goes out with CORS and its events are
+ * published (see api.h). Matching and the request
  * copy are api_request.c's, the answer's body api_reply.c's.
  */
 
@@ -30,6 +31,8 @@ struct api_state {
 	struct api_ctx		ctx;
 };
 
+static int	api_continue(struct http_request *, struct api_state *);
+static int	api_quick(struct api_ctx *);
 static int	api_task(struct kore_task *);
 static void	api_run(struct api_ctx *);
 static int	api_respond(struct http_request *, struct api_ctx *);
@@ -45,29 +48,8 @@ api_dispatch(struct http_request *req)
 	int			allowed;
 	char			msg[600];
 
-	if (http_state_exists(req)) {
-		st = http_state_get(req);
-		if (st->task_started &&
-		    kore_task_state(&st->task) != KORE_TASK_STATE_FINISHED) {
-			http_request_sleep(req);
-			return (KORE_RESULT_RETRY);
-		}
-		/* The task's job slot: what follows is no task. */
-		if (st->slot) {
-			st->slot = 0;
-			job_slot_give();
-		}
-		if (st->ctx.defer_start != NULL && !st->ctx.deferred) {
-			st->ctx.deferred = 1;
-			st->ctx.req = req;
-			st->ctx.defer_start(&st->ctx, st->ctx.defer_arg);
-		}
-		if (st->ctx.deferred && !st->ctx.resumed) {
-			http_request_sleep(req);
-			return (KORE_RESULT_RETRY);
-		}
-		return (api_respond(req, &st->ctx));
-	}
+	if (http_state_exists(req))
+		return (api_continue(req, http_state_get(req)));
 
 	if (req->method == HTTP_METHOD_OPTIONS)
 		return (api_preflight(req));
@@ -97,6 +79,8 @@ api_dispatch(struct http_request *req)
 		api_run(&st->ctx);
 		return (api_respond(req, &st->ctx));
 	}
+	if (r->quick != NULL && api_quick(&st->ctx) != API_SLOW)
+		return (api_continue(req, st));
 
 	/* Saturated: shed load rather than run out of descriptors. */
 	if (!job_slot_take()) {
@@ -140,6 +124,56 @@ api_task(struct kore_task *t)
 	api_run(&st->ctx);
 
 	return (KORE_RESULT_OK);
+}
+
+/*
+ * After the handler (its task, or its quick half on the loop): the
+ * deferred work, then the answer.
+ */
+static int
+api_continue(struct http_request *req, struct api_state *st)
+{
+	if (st->task_started &&
+	    kore_task_state(&st->task) != KORE_TASK_STATE_FINISHED) {
+		http_request_sleep(req);
+		return (KORE_RESULT_RETRY);
+	}
+	/* The task's job slot: what follows is no task. */
+	if (st->slot) {
+		st->slot = 0;
+		job_slot_give();
+	}
+	if (st->ctx.defer_start != NULL && !st->ctx.deferred) {
+		st->ctx.deferred = 1;
+		st->ctx.req = req;
+		st->ctx.defer_start(&st->ctx, st->ctx.defer_arg);
+	}
+	if (st->ctx.deferred && !st->ctx.resumed) {
+		http_request_sleep(req);
+		return (KORE_RESULT_RETRY);
+	}
+
+	return (api_respond(req, &st->ctx));
+}
+
+/*
+ * The route's quick half, on the loop: the guard from the memo, then
+ * the handler from memory. API_SLOW (nothing answered): the task runs
+ * the whole route as usual.
+ */
+static int
+api_quick(struct api_ctx *ctx)
+{
+	int	rc;
+
+	if (ctx->route->flags & API_AUTH) {
+		if ((rc = guard_authenticate_quick(ctx)) == 1)
+			return (API_SLOW);
+		if (rc == -1)
+			return (0);
+	}
+
+	return (ctx->route->quick(ctx));
 }
 
 static void

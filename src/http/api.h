@@ -50,7 +50,15 @@ struct api_route {
 	const char	*pattern;	/* "/api/messages/:id/read" */
 	int		flags;
 	void		(*handler)(struct api_ctx *);
+	/*
+	 * Optional: the same on the worker's loop from what is in memory
+	 * (no blocking I/O), tried first; API_SLOW, with nothing answered,
+	 * when the handler's task is needed. It may api_defer().
+	 */
+	int		(*quick)(struct api_ctx *);
 };
+
+#define API_SLOW		1
 
 struct api_query {
 	char		*key;

@@ -240,6 +240,14 @@ users_load_public(struct user_public *users, size_t n)
 	return (STORE_OK);
 }
 
+int
+users_cached_public(struct user_public *u)
+{
+	(void)pthread_once(&memo_once, users_memo_init);
+
+	return (memo_get(&memo, &u->oid, u));
+}
+
 /*
  * The same from the database whatever the memo holds, and the memo
  * refreshed with it: for checks that must see a change made outside the

@@ -31,6 +31,8 @@ int	users_swap_refresh(const bson_oid_t *, const char *, const bson_t *);
 int	users_revoke_refresh(const bson_oid_t *, const char *);
 /* Fills each entry's fields from its oid; found = 0 for a missing one. */
 int	users_load_public(struct user_public *, size_t);
+/* The memo's copy only (no database): 1 when it holds a fresh one. */
+int	users_cached_public(struct user_public *);
 /* The same read from the database, not the memo (which it refreshes). */
 int	users_reload_public(struct user_public *, size_t);
 /* The ids of every account with isActive: false. */

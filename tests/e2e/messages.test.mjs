@@ -119,6 +119,27 @@ describe('POST /api/conversations/:id/messages', () => {
     assert.equal(r.status, 400);
   });
 
+  it('each send counts once against the limit, checked on a task or on the loop', async () => {
+    // The first send reads the memos from the database (a task); the
+    // later ones are checked on the loop and counted with their batch.
+    const [a, b] = [await newUser(), await newUser()];
+    const d = await direct(a, b);
+    const left = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await send(a, d._id, `n${i}`);
+      assert.equal(r.status, 201);
+      left.push(Number(r.headers.get('x-ratelimit-remaining')));
+    }
+    for (let i = 1; i < left.length; i++) assert.equal(left[i], left[0] - i, `remaining ${left}`);
+    assert.equal(redis('GET', `ratelimit:messages:${a.id}`), '5');
+    // Concurrent sends share a batch and still count one each.
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => send(a, d._id, `c${i}`)));
+    assert.deepEqual(rs.map((r) => r.status), Array(8).fill(201));
+    const seen = rs.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((x, y) => y - x);
+    assert.deepEqual(seen, Array.from({ length: 8 }, (_, i) => left[4] - 1 - i));
+    assert.equal(redis('GET', `ratelimit:messages:${a.id}`), '13');
+  });
+
   it('429 with Retry-After and X-RateLimit-* over RATE_LIMIT_MESSAGES', async () => {
     const [a, b] = [await newUser(), await newUser()];
     const d = await direct(a, b);
