@@ -15,7 +15,11 @@
 #include "store/messages.h"
 #include "store/store.h"
 
-static int	msgs_bucket(const bson_oid_t *, int64_t, struct doclist *);
+static int	msgs_buckets(const bson_oid_t *, int64_t, int64_t, size_t,
+		    struct doclist *);
+static size_t	msgs_window_span(const struct msgs_window *, int64_t, int64_t);
+static int	msgs_window_take(const struct msgs_window *, struct doclist *,
+		    struct doclist *);
 static void	msgs_sort(struct doclist *, int);
 static int	msgs_cmp_asc(const void *, const void *);
 static int	msgs_cmp_desc(const void *, const void *);
@@ -142,47 +146,90 @@ msgs_find_client(const bson_oid_t *conv, const bson_oid_t *sender,
 	return (ret);
 }
 
+/*
+ * The buckets a window spans, newest or oldest first. Those that its
+ * limit covers when every message in them is visible are read at once
+ * (store_find_all); should some be hidden from the viewer, the next
+ * ones are read one at a time until the limit is met.
+ */
 int
 msgs_window(const struct msgs_window *w, struct doclist *out)
 {
-	struct doclist	docs;
-	int64_t		b, first, last, seq;
-	size_t		i;
-	int		ret;
+	struct doclist	docs[MSGS_WINDOW_AHEAD];
+	int64_t		b, first, last, step;
+	size_t		i, n;
+	int		ret, full;
 
 	if (w->to <= w->from || w->to <= 0)
 		return (STORE_OK);
 
+	step = w->newest_first ? -1 : 1;
 	first = w->newest_first ? w->to / MSGS_BUCKET :
 	    (w->from + 1) / MSGS_BUCKET;
 	last = w->newest_first ? (w->from + 1) / MSGS_BUCKET :
 	    w->to / MSGS_BUCKET;
 
+	n = msgs_window_span(w, first, last);
+	full = 0;
 	ret = STORE_OK;
-	for (b = first;; b += w->newest_first ? -1 : 1) {
-		doclist_init(&docs);
-		if ((ret = msgs_bucket(w->conv, b, &docs)) != STORE_OK) {
-			doclist_free(&docs);
-			break;
+	for (b = first; !full; b += (int64_t)n * step, n = 1) {
+		ret = msgs_buckets(w->conv, b, step, n, docs);
+		for (i = 0; i < n; i++) {
+			if (ret == STORE_OK && !full)
+				full = msgs_window_take(w, &docs[i], out) ||
+				    b + (int64_t)i * step == last;
+			doclist_free(&docs[i]);
 		}
-		msgs_sort(&docs, w->newest_first);
-		for (i = 0; i < docs.n; i++) {
-			seq = doc_int(docs.docs[i], "seq", 0);
-			if (seq <= w->from || seq > w->to)
-				continue;
-			if (w->viewer != NULL &&
-			    !msgs_doc_visible_to(docs.docs[i], w->viewer))
-				continue;
-			doclist_push(out, docs.docs[i]);
-			if (w->limit > 0 && out->n >= w->limit)
-				break;
-		}
-		doclist_free(&docs);
-		if (b == last || (w->limit > 0 && out->n >= w->limit))
+		if (ret != STORE_OK)
 			break;
 	}
 
 	return (ret);
+}
+
+/* How many buckets from first the limit spans, at most AHEAD. */
+static size_t
+msgs_window_span(const struct msgs_window *w, int64_t first, int64_t last)
+{
+	int64_t		end, n;
+
+	if (w->limit == 0)
+		end = last;
+	else if (w->newest_first)
+		end = (w->to - (int64_t)w->limit + 1 > w->from + 1 ?
+		    w->to - (int64_t)w->limit + 1 : w->from + 1) / MSGS_BUCKET;
+	else
+		end = (w->from + (int64_t)w->limit < w->to ?
+		    w->from + (int64_t)w->limit : w->to) / MSGS_BUCKET;
+
+	n = (w->newest_first ? first - end : end - first) + 1;
+	if (n < 1)
+		n = 1;
+	return (n > MSGS_WINDOW_AHEAD ? MSGS_WINDOW_AHEAD : (size_t)n);
+}
+
+/* One bucket's messages of the window into out; 1 once it is full. */
+static int
+msgs_window_take(const struct msgs_window *w, struct doclist *docs,
+    struct doclist *out)
+{
+	int64_t		seq;
+	size_t		i;
+
+	msgs_sort(docs, w->newest_first);
+	for (i = 0; i < docs->n; i++) {
+		seq = doc_int(docs->docs[i], "seq", 0);
+		if (seq <= w->from || seq > w->to)
+			continue;
+		if (w->viewer != NULL &&
+		    !msgs_doc_visible_to(docs->docs[i], w->viewer))
+			continue;
+		doclist_push(out, docs->docs[i]);
+		if (w->limit > 0 && out->n >= w->limit)
+			return (1);
+	}
+
+	return (0);
 }
 
 int
@@ -195,8 +242,7 @@ msgs_max_seq(const bson_oid_t *conv, int64_t known, int64_t *max)
 
 	*max = known;
 	for (b = (known + 1) / MSGS_BUCKET;; b++) {
-		doclist_init(&docs);
-		ret = msgs_bucket(conv, b, &docs);
+		ret = msgs_buckets(conv, b, 1, 1, &docs);
 		for (i = 0, m = 0; i < docs.n; i++) {
 			if ((seq = doc_int(docs.docs[i], "seq", 0)) > m)
 				m = seq;
@@ -489,20 +535,41 @@ msgs_doc_read_by(const bson_t *doc, const bson_oid_t *viewer)
 	return (doc_map_has(doc, "readBy", viewer));
 }
 
-/* Every message of one bucket, in no particular order. */
+/*
+ * Every message of n buckets from b by step (in no particular order),
+ * read at once; the first error, if any.
+ */
 static int
-msgs_bucket(const bson_oid_t *conv, int64_t b, struct doclist *out)
+msgs_buckets(const bson_oid_t *conv, int64_t b, int64_t step, size_t n,
+    struct doclist *out)
 {
-	bson_t		filter;
-	char		key[MSGS_BUCKET_KEY_MAX];
-	int		ret;
+	struct store_query	q[MSGS_WINDOW_AHEAD];
+	bson_t			filter[MSGS_WINDOW_AHEAD];
+	char			key[MSGS_BUCKET_KEY_MAX];
+	size_t			i;
+	int			ret;
 
-	msgs_bucket_key(key, sizeof(key), conv, b * MSGS_BUCKET);
-	bson_init(&filter);
-	BSON_APPEND_UTF8(&filter, "bucket", key);
-	ret = store_find(STORE_MESSAGES, "messages.bucket", &filter, NULL,
-	    out);
-	bson_destroy(&filter);
+	for (i = 0; i < n; i++) {
+		doclist_init(&out[i]);
+		msgs_bucket_key(key, sizeof(key), conv,
+		    (b + (int64_t)i * step) * MSGS_BUCKET);
+		bson_init(&filter[i]);
+		BSON_APPEND_UTF8(&filter[i], "bucket", key);
+		memset(&q[i], 0, sizeof(q[i]));
+		q[i].coll = STORE_MESSAGES;
+		q[i].what = "messages.bucket";
+		q[i].filter = &filter[i];
+		q[i].out = &out[i];
+	}
+
+	store_find_all(q, n);
+
+	ret = STORE_OK;
+	for (i = 0; i < n; i++) {
+		if (ret == STORE_OK)
+			ret = q[i].ret;
+		bson_destroy(&filter[i]);
+	}
 
 	return (ret);
 }

@@ -47,6 +47,8 @@ struct oidlist;
  * buckets cost a query each for little less decoding.
  */
 #define MSGS_BUCKET		50
+/* Buckets of a window read at once (store_find_all): a page of 100. */
+#define MSGS_WINDOW_AHEAD	3
 #define MSGS_BUCKET_KEY_MAX	48
 
 struct msgs_new {

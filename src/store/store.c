@@ -7,7 +7,9 @@
 
 #include <sys/types.h>
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mongoc/mongoc.h>
@@ -25,6 +27,9 @@ struct store_index {
 
 static int	store_ensure_index(const struct store_index *);
 static int	store_unavailable(const bson_error_t *);
+static int	store_find_in(mongoc_collection_t *, const char *,
+		    const bson_t *, const bson_t *, struct doclist *);
+static void	*store_query_thread(void *);
 static void	store_log(mongoc_log_level_t, const char *, const char *,
 		    void *);
 
@@ -309,13 +314,19 @@ int
 store_find(int coll, const char *what, const bson_t *filter,
     const bson_t *opts, struct doclist *out)
 {
+	return (store_find_in(store_coll(coll), what, filter, opts, out));
+}
+
+static int
+store_find_in(mongoc_collection_t *coll, const char *what,
+    const bson_t *filter, const bson_t *opts, struct doclist *out)
+{
 	mongoc_cursor_t		*cur;
 	const bson_t		*doc;
 	bson_error_t		err;
 	int			ret;
 
-	cur = mongoc_collection_find_with_opts(store_coll(coll), filter, opts,
-	    NULL);
+	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
 	while (mongoc_cursor_next(cur, &doc))
 		doclist_push(out, doc);
 
@@ -325,6 +336,59 @@ store_find(int coll, const char *what, const bson_t *filter,
 
 	mongoc_cursor_destroy(cur);
 	return (ret);
+}
+
+void
+store_find_all(struct store_query *q, size_t n)
+{
+	pthread_t	*tids;
+	int		*started;
+	size_t		i;
+
+	if (n == 0)
+		return;
+	if ((tids = calloc(n, sizeof(*tids))) == NULL ||
+	    (started = calloc(n, sizeof(*started))) == NULL)
+		abort();
+
+	for (i = 1; i < n; i++) {
+		if ((q[i].client = mongoc_client_pool_try_pop(pool)) == NULL)
+			continue;
+		if (pthread_create(&tids[i], NULL, store_query_thread,
+		    &q[i]) == 0)
+			started[i] = 1;
+		else
+			mongoc_client_pool_push(pool, q[i].client);
+	}
+
+	for (i = 0; i < n; i++) {
+		if (!started[i])
+			q[i].ret = store_find(q[i].coll, q[i].what, q[i].filter,
+			    q[i].opts, q[i].out);
+	}
+	for (i = 1; i < n; i++) {
+		if (started[i])
+			(void)pthread_join(tids[i], NULL);
+	}
+
+	free(tids);
+	free(started);
+}
+
+/* One of store_find_all's on its own client, given back after. */
+static void *
+store_query_thread(void *arg)
+{
+	struct store_query	*q = arg;
+	mongoc_collection_t	*coll;
+
+	coll = mongoc_client_get_collection(q->client, dbname,
+	    coll_names[q->coll]);
+	q->ret = store_find_in(coll, q->what, q->filter, q->opts, q->out);
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(pool, q->client);
+
+	return (NULL);
 }
 
 int

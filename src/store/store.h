@@ -39,6 +39,22 @@ int			store_find_one(int, const bson_t *, const bson_t *,
 /* Every match appended to a doclist. */
 int			store_find(int, const char *, const bson_t *,
 			    const bson_t *, struct doclist *);
+/*
+ * Several finds at once: the first on the caller's client, each other
+ * on a thread of its own with a spare client of the pool (inline when
+ * none is spare), so a read that needs several queries waits for the
+ * slowest, not for their sum. ret: each one's STORE_*.
+ */
+struct store_query {
+	int		coll;
+	const char	*what;
+	const bson_t	*filter;
+	const bson_t	*opts;
+	struct doclist	*out;
+	int		ret;
+	mongoc_client_t	*client;	/* store.c's */
+};
+void			store_find_all(struct store_query *, size_t);
 int64_t			store_count(int, const bson_t *);
 /*
  * By _id, one lookup each with find (FerretDB scans the collection for

@@ -330,6 +330,37 @@ describe('GET /api/conversations/:id/messages', () => {
     assert.equal(r.body.pagination.nextCursor, 7, 'an empty page keeps the cursor');
   });
 
+  it('cursor pages across buckets skip what the viewer hid, and stay O(page)', async () => {
+    // 160 messages are four buckets of 50 (store/messages.h); b hides
+    // 41..110, so a page of 50 needs a third bucket after the two it
+    // reads at once.
+    const [a, b] = [await newUser(), await newUser()];
+    const d = await direct(a, b);
+    const bySeq = new Map();
+    for (let i = 0; i < 160; i += 20) {
+      const ms = await Promise.all(Array.from({ length: 20 }, (_, k) => sendOk(a, d._id, `h${i + k}`)));
+      for (const m of ms) bySeq.set(m.seq, m);
+    }
+    assert.equal(bySeq.size, 160);
+    for (let q = 41; q <= 110; q += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, k) => api('DELETE', `/api/messages/${bySeq.get(q + k)._id}/for-me`, { token: b.token })));
+    }
+    const range = (lo, hi) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+    const seqs = async (who, q) => {
+      const r = await api('GET', `/api/conversations/${d._id}/messages?${q}`, { token: who.token });
+      assert.equal(r.status, 200, q);
+      return r.body.messages.map((m) => m.seq);
+    };
+    assert.deepEqual(await seqs(b, 'limit=50&afterSeq=0'), [...range(1, 40), ...range(111, 120)]);
+    assert.deepEqual(await seqs(b, 'limit=50&beforeSeq=121'), [...range(1, 40), ...range(111, 120)]);
+    assert.deepEqual(await seqs(b, 'limit=50&afterSeq=35'), [...range(36, 40), ...range(111, 155)]);
+    assert.deepEqual(await seqs(b, 'limit=100&beforeSeq=161'), [...range(1, 40), ...range(111, 160)]);
+    // The sender sees everything: two buckets, or three for a page of 100.
+    assert.deepEqual(await seqs(a, 'limit=50&afterSeq=75'), range(76, 125));
+    assert.deepEqual(await seqs(a, 'limit=100&beforeSeq=151'), range(51, 150));
+    assert.deepEqual(await seqs(a, 'limit=50'), range(111, 160));
+  });
+
   it('filters by type, escaped search and dates; 400 on bad query', async () => {
     const [a, b] = [await newUser(), await newUser()];
     const d = await direct(a, b);
