@@ -9,7 +9,8 @@ package main
 //	       unmeasured ones, -samples each (or what -max-time allows, at
 //	       least 3):
 //	       newest page (?limit=50), -deep-pages back by cursor
-//	       (?beforeSeq=<seq - 50 * pages>&limit=50), and the afterSeq
+//	       (?beforeSeq=<seq - 50 * pages>&limit=50), the same 25 later
+//	       (across two buckets: what an unaligned cursor costs), the afterSeq
 //	       catch-up of 50 (?afterSeq=<seq - 50>&limit=50). Timed: request
 //	       written to body read. Each page's seqs are checked afterwards
 //	       (outside the timing); a wrong page counts as an error.
@@ -170,6 +171,11 @@ func pageRows(o *msgOpts) {
 		{"page_newest", "newest page", "limit=50", top - 49, top},
 		{"page_deep", fmt.Sprintf("%d pages back (beforeSeq=%d)", deep, before),
 			fmt.Sprintf("beforeSeq=%d&limit=50", before), before - 50, before - 1},
+		// The pages above start on a bucket boundary (store/messages.h:
+		// 50 a bucket, and the dataset's sizes are round): this one
+		// straddles two buckets, the most a page of 50 decodes.
+		{"page_straddle", fmt.Sprintf("%d pages back, across 2 buckets", deep),
+			fmt.Sprintf("beforeSeq=%d&limit=50", before+25), before - 25, before + 24},
 		{"page_after", fmt.Sprintf("afterSeq=%d catch-up", top-50),
 			fmt.Sprintf("afterSeq=%d&limit=50", top-50), top - 49, top},
 	}
