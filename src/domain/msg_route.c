@@ -9,9 +9,10 @@
  *
  * Should the owner die with a draft, the draft is answered 503 as soon
  * as the owner's successor announces itself (peer_on_restart), or once
- * its deadline has passed by ROUTE_GRACE_MS should no successor come: it
- * may have been stored, and a retry with the same clientMessageId gets
- * the stored one back.
+ * its deadline has passed by longer than a live owner can take (a
+ * database call's timeout, then ROUTE_GRACE_MS) should no successor
+ * come: it may have been stored, and a retry with the same
+ * clientMessageId gets the stored one back.
  */
 
 #include <sys/queue.h>
@@ -25,6 +26,7 @@
 #include "core/peer.h"
 #include "domain/msg_internal.h"
 #include "lib/json.h"
+#include "store/store.h"
 
 #define ROUTE_GRACE_MS		5000
 #define ROUTE_SWEEP_MS		1000
@@ -241,7 +243,7 @@ route_sweep(void *arg)
 	now = core_now_ms();
 	for (d = TAILQ_FIRST(&sent); d != NULL; d = next) {
 		next = TAILQ_NEXT(d, list);
-		if (now < d->deadline + ROUTE_GRACE_MS)
+		if (now < d->deadline + store_timeout_ms() + ROUTE_GRACE_MS)
 			continue;
 		TAILQ_REMOVE(&sent, d, list);
 		route_fail(d);

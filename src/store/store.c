@@ -25,6 +25,8 @@ struct store_index {
 	int		unique;
 };
 
+#define STORE_SOCKET_TIMEOUT_MS	15000
+
 static int	store_ensure_index(const struct store_index *);
 static int	store_unavailable(const bson_error_t *);
 static int	store_find_in(mongoc_collection_t *, const char *,
@@ -113,7 +115,7 @@ store_init(const char *uristr)
 		    MONGOC_URI_CONNECTTIMEOUTMS, 2000);
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
 		mongoc_uri_set_option_as_int32(uri,
-		    MONGOC_URI_SOCKETTIMEOUTMS, 15000);
+		    MONGOC_URI_SOCKETTIMEOUTMS, STORE_SOCKET_TIMEOUT_MS);
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_HEARTBEATFREQUENCYMS))
 		mongoc_uri_set_option_as_int32(uri,
 		    MONGOC_URI_HEARTBEATFREQUENCYMS, 2000);
@@ -148,6 +150,16 @@ const char *
 store_dbname(void)
 {
 	return (dbname);
+}
+
+int32_t
+store_timeout_ms(void)
+{
+	if (uri == NULL)
+		return (STORE_SOCKET_TIMEOUT_MS);
+
+	return (mongoc_uri_get_option_as_int32(uri,
+	    MONGOC_URI_SOCKETTIMEOUTMS, STORE_SOCKET_TIMEOUT_MS));
 }
 
 void

@@ -29,6 +29,8 @@ int			store_error(const char *, const bson_error_t *);
 int			store_ping(int64_t *);
 int			store_ensure_indexes(void);
 const char		*store_dbname(void);
+/* How long a database call may block (the URI's socketTimeoutMS). */
+int32_t			store_timeout_ms(void);
 void			store_host(char *, size_t, u_int16_t *);
 
 /* helpers shared by the collection files */
