@@ -35,7 +35,6 @@ struct chat_client;
 
 #define CHAT_NAMESPACE		"/chat"
 #define CHAT_TYPING_MS		10000
-/* A lasting mark is announced again at most this often. */
 
 /* One conversation a user is typing in (on this worker). */
 struct chat_typing {

@@ -18,8 +18,8 @@
  * without a stop, the room hears isTyping:false. A user's marks are kept
  * per conversation, and the room hears only their changes (a mark
  * renewed by typing_start is announced again at most every
- * TYPING_RENEW_MS, 3 s by default), so a flood of typing events is not a flood of
- * user_typing at every member.
+ * TYPING_RENEW_MS, 3 s by default), so a flood of typing events is not a
+ * flood of user_typing at every member.
  */
 
 #include <sys/types.h>

@@ -24,8 +24,8 @@
 #include "store/store.h"
 
 static int	change_load(const struct dom_caller *, const bson_oid_t *,
-	    struct conv_lock *, bson_t *, bson_t *, bson_oid_t *, bson_oid_t *,
-	    char *, size_t);
+		    struct conv_lock *, bson_t *, bson_t *, bson_oid_t *,
+		    bson_oid_t *, char *, size_t);
 static void	msg_emit_deleted(struct evq *, const char *,
 		    const bson_oid_t *, const bson_oid_t *, int);
 static int	msg_touch_last(const bson_oid_t *, const bson_t *,

@@ -2,8 +2,8 @@
  * REST dispatch: a matched request runs its handler on a Kore task (or
  * inline, or its quick half on the loop when that is enough), then its
  * deferred work, then the answer goes out with CORS and its events are
- * published (see api.h). Matching and the request
- * copy are api_request.c's, the answer's body api_reply.c's.
+ * published (see api.h). Matching and the request copy are
+ * api_request.c's, the answer's body api_reply.c's.
  */
 
 #include <sys/types.h>

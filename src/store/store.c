@@ -9,7 +9,6 @@
 
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <mongoc/mongoc.h>
@@ -353,38 +352,29 @@ store_find_in(mongoc_collection_t *coll, const char *what,
 void
 store_find_all(struct store_query *q, size_t n)
 {
-	pthread_t	*tids;
-	int		*started;
 	size_t		i;
 
-	if (n == 0)
-		return;
-	if ((tids = calloc(n, sizeof(*tids))) == NULL ||
-	    (started = calloc(n, sizeof(*started))) == NULL)
-		abort();
-
-	for (i = 1; i < n; i++) {
-		if ((q[i].client = mongoc_client_pool_try_pop(pool)) == NULL)
+	for (i = 0; i < n; i++) {
+		q[i].threaded = 0;
+		if (i == 0 ||
+		    (q[i].client = mongoc_client_pool_try_pop(pool)) == NULL)
 			continue;
-		if (pthread_create(&tids[i], NULL, store_query_thread,
+		if (pthread_create(&q[i].tid, NULL, store_query_thread,
 		    &q[i]) == 0)
-			started[i] = 1;
+			q[i].threaded = 1;
 		else
 			mongoc_client_pool_push(pool, q[i].client);
 	}
 
 	for (i = 0; i < n; i++) {
-		if (!started[i])
+		if (!q[i].threaded)
 			q[i].ret = store_find(q[i].coll, q[i].what, q[i].filter,
 			    q[i].opts, q[i].out);
 	}
-	for (i = 1; i < n; i++) {
-		if (started[i])
-			(void)pthread_join(tids[i], NULL);
+	for (i = 0; i < n; i++) {
+		if (q[i].threaded)
+			(void)pthread_join(q[i].tid, NULL);
 	}
-
-	free(tids);
-	free(started);
 }
 
 /* One of store_find_all's on its own client, given back after. */

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <pthread.h>
+
 #include <mongoc/mongoc.h>
 
 #define STORE_OK		0
@@ -54,7 +56,10 @@ struct store_query {
 	const bson_t	*opts;
 	struct doclist	*out;
 	int		ret;
-	mongoc_client_t	*client;	/* store.c's */
+	/* store.c's: the thread that runs it, if any, and its client. */
+	pthread_t	tid;
+	int		threaded;
+	mongoc_client_t	*client;
 };
 void			store_find_all(struct store_query *, size_t);
 int64_t			store_count(int, const bson_t *);
