@@ -18,6 +18,7 @@
 #define ARGS_MAX	(10 + 2 * HEADS_MEMBERS_MAX)
 
 static void	heads_key(char *, size_t, const bson_oid_t *);
+static void	heads_reset(struct conv_head *, size_t);
 static void	heads_parse(struct conv_head *, const redisReply *);
 static int64_t	heads_num(const redisReply *);
 
@@ -35,41 +36,50 @@ int
 heads_get(struct conv_head *v, size_t n)
 {
 	struct cache_pipe	p;
-	redisReply		*r;
-	char			key[64];
-	size_t			i;
 	int			ret;
 
-	for (i = 0; i < n; i++) {
-		v[i].found = 0;
-		v[i].text = NULL;
-		v[i].nsent = 0;
-	}
+	heads_reset(v, n);
 	if (n == 0)
 		return (0);
 	if (cache_pipe_begin(&p) == -1)
 		return (-1);
+	heads_get_queue(&p, v, n);
+	ret = heads_get_collect(&p, v, n);
+	cache_pipe_end(&p);
 
+	return (ret);
+}
+
+void
+heads_get_queue(struct cache_pipe *p, struct conv_head *v, size_t n)
+{
+	char		key[64];
+	size_t		i;
+
+	heads_reset(v, n);
 	for (i = 0; i < n; i++) {
 		heads_key(key, sizeof(key), &v[i].id);
-		cache_pipe_cmd(&p, "HGETALL %s", key);
+		cache_pipe_cmd(p, "HGETALL %s", key);
 	}
+}
 
-	ret = 0;
+int
+heads_get_collect(struct cache_pipe *p, struct conv_head *v, size_t n)
+{
+	redisReply	*r;
+	size_t		i;
+
 	for (i = 0; i < n; i++) {
-		if ((r = cache_pipe_reply(&p)) == NULL) {
-			ret = -1;
-			break;
+		if ((r = cache_pipe_reply(p)) == NULL) {
+			heads_free(v, n);
+			return (-1);
 		}
 		if (r->type == REDIS_REPLY_ARRAY && r->elements > 0)
 			heads_parse(&v[i], r);
 		freeReplyObject(r);
 	}
-	cache_pipe_end(&p);
 
-	if (ret == -1)
-		heads_free(v, n);
-	return (ret);
+	return (0);
 }
 
 int
@@ -280,6 +290,19 @@ heads_set_sent(struct conv_head *h, const bson_oid_t *user, int64_t n)
 	if (h->nsent < HEADS_MEMBERS_MAX) {
 		bson_oid_copy(user, &h->users[h->nsent]);
 		h->sent[h->nsent++] = n;
+	}
+}
+
+/* Nothing known yet (text is not freed: it may be garbage). */
+static void
+heads_reset(struct conv_head *v, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		v[i].found = 0;
+		v[i].text = NULL;
+		v[i].nsent = 0;
 	}
 }
 

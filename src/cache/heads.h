@@ -27,6 +27,8 @@
 
 #include <bson/bson.h>
 
+struct cache_pipe;
+
 #define HEADS_MEMBERS_MAX	64
 
 struct conv_head {
@@ -44,6 +46,9 @@ struct conv_head {
 
 /* One round trip; -1 when Redis is away (then no head is known). */
 int	heads_get(struct conv_head *, size_t);
+/* The same in halves, on a pipe shared with other commands (redis.h). */
+void	heads_get_queue(struct cache_pipe *, struct conv_head *, size_t);
+int	heads_get_collect(struct cache_pipe *, struct conv_head *, size_t);
 /* Stores heads (all fields) and marks them dirty; -1 Redis is away. */
 int	heads_put(const struct conv_head *, size_t);
 /* The text of cid's newest message, when mid is still it. */

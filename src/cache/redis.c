@@ -119,8 +119,10 @@ int
 cache_pipe_begin(struct cache_pipe *p)
 {
 	memset(p, 0, sizeof(*p));
-	if ((p->c = cache_conn()) == NULL)
+	if ((p->c = cache_conn()) == NULL) {
+		p->failed = 1;
 		return (-1);
+	}
 
 	return (0);
 }
@@ -220,10 +222,39 @@ cache_ratelimit_many(const char *bucket, const char **ids, size_t n,
     u_int32_t limit, u_int32_t window, struct ratelimit *rl)
 {
 	struct cache_pipe	p;
-	redisReply		*r;
-	char			key[RATELIMIT_KEY_MAX];
-	int64_t			now;
-	size_t			i;
+	int			ret;
+
+	(void)cache_pipe_begin(&p);
+	cache_ratelimit_queue(&p, bucket, ids, n, window);
+	ret = cache_ratelimit_collect(&p, bucket, ids, n, limit, window, rl);
+	cache_pipe_end(&p);
+
+	return (ret);
+}
+
+void
+cache_ratelimit_queue(struct cache_pipe *p, const char *bucket,
+    const char **ids, size_t n, u_int32_t window)
+{
+	char		key[RATELIMIT_KEY_MAX];
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		ratelimit_key(key, bucket, ids[i]);
+		cache_pipe_cmd(p, "EVAL %s 1 %s %u", ratelimit_lua, key,
+		    window);
+	}
+}
+
+int
+cache_ratelimit_collect(struct cache_pipe *p, const char *bucket,
+    const char **ids, size_t n, u_int32_t limit, u_int32_t window,
+    struct ratelimit *rl)
+{
+	redisReply	*r;
+	char		key[RATELIMIT_KEY_MAX];
+	int64_t		now;
+	size_t		i;
 
 	if (n == 0)
 		return (-1);
@@ -236,30 +267,22 @@ cache_ratelimit_many(const char *bucket, const char **ids, size_t n,
 		rl[i].reset = now + window;
 	}
 
+	for (i = 0; i < n; i++) {
+		if ((r = cache_pipe_reply(p)) == NULL)
+			break;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_INTEGER &&
+		    r->element[1]->type == REDIS_REPLY_INTEGER) {
+			ratelimit_set(&rl[i], r->element[0]->integer,
+			    r->element[1]->integer, now);
+		}
+		freeReplyObject(r);
+	}
+
 	/*
 	 * A Redis outage must neither stop people from chatting nor lift
 	 * every limit: what Redis does not count, this worker does.
 	 */
-	if (cache_pipe_begin(&p) == 0) {
-		for (i = 0; i < n; i++) {
-			ratelimit_key(key, bucket, ids[i]);
-			cache_pipe_cmd(&p, "EVAL %s 1 %s %u", ratelimit_lua,
-			    key, window);
-		}
-		for (i = 0; i < n; i++) {
-			if ((r = cache_pipe_reply(&p)) == NULL)
-				break;
-			if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-			    r->element[0]->type == REDIS_REPLY_INTEGER &&
-			    r->element[1]->type == REDIS_REPLY_INTEGER) {
-				ratelimit_set(&rl[i], r->element[0]->integer,
-				    r->element[1]->integer, now);
-			}
-			freeReplyObject(r);
-		}
-		cache_pipe_end(&p);
-	}
-
 	for (i = 0; i < n; i++) {
 		if (!rl[i].checked) {
 			ratelimit_key(key, bucket, ids[i]);

@@ -28,7 +28,10 @@ struct ratelimit {
 /*
  * Several commands in one round trip: begin, add commands, then read
  * the replies in order (each freed by the caller), then end. When Redis
- * is away begin returns -1 and nothing needs ending.
+ * is away begin returns -1; the pipe is then a failed one (commands go
+ * nowhere, every reply is NULL), which the *_queue / *_collect halves
+ * below (and in heads.h, conv_lock.h) treat as Redis away, so that one
+ * batch can put several modules' commands in one round trip.
  */
 struct cache_pipe {
 	redisContext	*c;
@@ -59,6 +62,15 @@ int		cache_ratelimit(const char *, const char *, u_int32_t,
 /* The same for n ids in one round trip. */
 int		cache_ratelimit_many(const char *, const char **, size_t,
 		    u_int32_t, u_int32_t, struct ratelimit *);
+/*
+ * The same in halves, on a pipe shared with other commands: queue, then
+ * (after the replies queued before it are read) collect.
+ */
+void		cache_ratelimit_queue(struct cache_pipe *, const char *,
+		    const char **, size_t, u_int32_t);
+int		cache_ratelimit_collect(struct cache_pipe *, const char *,
+		    const char **, size_t, u_int32_t, u_int32_t,
+		    struct ratelimit *);
 /* Takes back a hit counted by cache_ratelimit() (where it was counted). */
 void		cache_ratelimit_refund(const char *, const char *,
 		    const struct ratelimit *);

@@ -29,8 +29,10 @@ static int	local_take(const bson_oid_t *, int64_t);
 static void	local_give(const bson_oid_t *);
 static int	local_held(const bson_oid_t *);
 static int	remote_take(struct conv_lock *, int64_t);
-static void	remote_take_many(struct conv_lock *, int *, size_t,
-		    const char *);
+static void	remote_take_queue(struct cache_pipe *, struct conv_lock *,
+		    const int *, size_t);
+static void	remote_take_collect(struct cache_pipe *, struct conv_lock *,
+		    int *, size_t);
 static void	remote_give(struct conv_lock **, size_t);
 static void	lock_sleep(int64_t);
 
@@ -92,10 +94,22 @@ conv_unlock(struct conv_lock *l)
 	conv_unlock_many(l, &got, 1);
 }
 
-/* In chunks of MANY_MAX keys, each one EVAL. */
 void
 conv_trylock_many(const bson_oid_t *convs, struct conv_lock *v, int *got,
     size_t n)
+{
+	struct cache_pipe	p;
+
+	(void)cache_pipe_begin(&p);
+	conv_trylock_queue(&p, convs, v, got, n);
+	conv_trylock_collect(&p, v, got, n);
+	cache_pipe_end(&p);
+}
+
+/* In chunks of MANY_MAX keys, each one EVAL. */
+void
+conv_trylock_queue(struct cache_pipe *p, const bson_oid_t *convs,
+    struct conv_lock *v, int *got, size_t n)
 {
 	bson_oid_t	tok;
 	char		hex[25];
@@ -110,8 +124,19 @@ conv_trylock_many(const bson_oid_t *convs, struct conv_lock *v, int *got,
 		v[i].local = got[i];
 	}
 	for (i = 0; i < n; i += MANY_MAX)
-		remote_take_many(v + i, got + i, n - i < MANY_MAX ? n - i :
-		    MANY_MAX, hex);
+		remote_take_queue(p, v + i, got + i, n - i < MANY_MAX ? n - i :
+		    MANY_MAX);
+}
+
+void
+conv_trylock_collect(struct cache_pipe *p, struct conv_lock *v, int *got,
+    size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i += MANY_MAX)
+		remote_take_collect(p, v + i, got + i, n - i < MANY_MAX ?
+		    n - i : MANY_MAX);
 }
 
 void
@@ -142,12 +167,41 @@ conv_unlock_many(struct conv_lock *v, const int *got, size_t n)
 
 /* Those of v[0..n) held in-process, in Redis too, in one EVAL. */
 static void
-remote_take_many(struct conv_lock *v, int *got, size_t n, const char *token)
+remote_take_queue(struct cache_pipe *p, struct conv_lock *v, const int *got,
+    size_t n)
+{
+	const char	*argv[MANY_MAX + 5];
+	size_t		lens[MANY_MAX + 5], i, k;
+	char		nkeys[24], lease[24];
+
+	argv[0] = "EVAL";
+	argv[1] = take_lua;
+	argv[2] = nkeys;
+	for (i = 0, k = 0; i < n; i++) {
+		if (got[i])
+			argv[3 + k++] = v[i].key;
+	}
+	if (k == 0)
+		return;
+
+	(void)snprintf(nkeys, sizeof(nkeys), "%zu", k);
+	(void)snprintf(lease, sizeof(lease), "%d", CONV_LOCK_LEASE_MS);
+	/* One batch, one token (lock_prepare). */
+	argv[3 + k] = v[0].token;
+	argv[4 + k] = lease;
+	for (i = 0; i < k + 5; i++)
+		lens[i] = strlen(argv[i]);
+
+	cache_pipe_argv(p, (int)(k + 5), argv, lens);
+}
+
+/* The EVAL's answer, key by key; none (Redis away): in-process only. */
+static void
+remote_take_collect(struct cache_pipe *p, struct conv_lock *v, int *got,
+    size_t n)
 {
 	redisReply	*r;
-	const char	*argv[MANY_MAX + 5];
-	size_t		lens[MANY_MAX + 5], i, k, idx[MANY_MAX];
-	char		nkeys[24], lease[24];
+	size_t		i, k, idx[MANY_MAX];
 
 	for (i = 0, k = 0; i < n; i++) {
 		if (got[i])
@@ -156,21 +210,8 @@ remote_take_many(struct conv_lock *v, int *got, size_t n, const char *token)
 	if (k == 0)
 		return;
 
-	(void)snprintf(nkeys, sizeof(nkeys), "%zu", k);
-	(void)snprintf(lease, sizeof(lease), "%d", CONV_LOCK_LEASE_MS);
-	argv[0] = "EVAL";
-	argv[1] = take_lua;
-	argv[2] = nkeys;
-	for (i = 0; i < k; i++)
-		argv[3 + i] = v[idx[i]].key;
-	argv[3 + k] = token;
-	argv[4 + k] = lease;
-	for (i = 0; i < k + 5; i++)
-		lens[i] = strlen(argv[i]);
-
-	r = cache_command_argv((int)(k + 5), argv, lens);
+	r = cache_pipe_reply(p);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != k) {
-		/* Redis is down: the in-process part is all we have. */
 		if (r != NULL)
 			freeReplyObject(r);
 		return;

@@ -26,6 +26,8 @@
 
 #include <bson/bson.h>
 
+struct cache_pipe;
+
 #define CONV_LOCK_LEASE_MS	30000
 #define CONV_LOCK_WAIT_MS	10000	/* then 503: try again later */
 
@@ -47,6 +49,14 @@ void	conv_unlock(struct conv_lock *);
  * the next batch.
  */
 void	conv_trylock_many(const bson_oid_t *, struct conv_lock *, int *,
+	    size_t);
+/*
+ * The same in halves, on a pipe shared with other commands
+ * (cache/redis.h): the in-process part is taken by the queue half.
+ */
+void	conv_trylock_queue(struct cache_pipe *, const bson_oid_t *,
+	    struct conv_lock *, int *, size_t);
+void	conv_trylock_collect(struct cache_pipe *, struct conv_lock *, int *,
 	    size_t);
 void	conv_unlock_many(struct conv_lock *, const int *, size_t);
 
