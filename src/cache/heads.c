@@ -18,7 +18,6 @@
 #define ARGS_MAX	(10 + 2 * HEADS_MEMBERS_MAX)
 
 static void	heads_key(char *, size_t, const bson_oid_t *);
-static void	heads_reset(struct conv_head *, size_t);
 static void	heads_parse(struct conv_head *, const redisReply *);
 static int64_t	heads_num(const redisReply *);
 
@@ -38,11 +37,7 @@ heads_get(struct conv_head *v, size_t n)
 	struct cache_pipe	p;
 	int			ret;
 
-	heads_reset(v, n);
-	if (n == 0)
-		return (0);
-	if (cache_pipe_begin(&p) == -1)
-		return (-1);
+	(void)cache_pipe_begin(&p);
 	heads_get_queue(&p, v, n);
 	ret = heads_get_collect(&p, v, n);
 	cache_pipe_end(&p);
@@ -56,8 +51,10 @@ heads_get_queue(struct cache_pipe *p, struct conv_head *v, size_t n)
 	char		key[64];
 	size_t		i;
 
-	heads_reset(v, n);
 	for (i = 0; i < n; i++) {
+		v[i].found = 0;
+		v[i].text = NULL;
+		v[i].nsent = 0;
 		heads_key(key, sizeof(key), &v[i].id);
 		cache_pipe_cmd(p, "HGETALL %s", key);
 	}
@@ -290,19 +287,6 @@ heads_set_sent(struct conv_head *h, const bson_oid_t *user, int64_t n)
 	if (h->nsent < HEADS_MEMBERS_MAX) {
 		bson_oid_copy(user, &h->users[h->nsent]);
 		h->sent[h->nsent++] = n;
-	}
-}
-
-/* Nothing known yet (text is not freed: it may be garbage). */
-static void
-heads_reset(struct conv_head *v, size_t n)
-{
-	size_t		i;
-
-	for (i = 0; i < n; i++) {
-		v[i].found = 0;
-		v[i].text = NULL;
-		v[i].nsent = 0;
 	}
 }
 

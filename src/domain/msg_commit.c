@@ -5,8 +5,8 @@
  * runs, everything waiting becomes one batch and one task: it counts the
  * rate limits, takes the locks of the batch's conversations and reads
  * their heads (Redis, one pipelined round trip for the three: 0.5 ms a
- * batch instead of 0.85, 2-10% more REST sends/s), numbers the drafts seq + 1, seq + 2, ..., stores
- * them all with one ordered insert, moves the heads (one round trip),
+ * batch instead of 0.85, 2-10% more REST sends/s), numbers the drafts
+ * seq + 1, seq + 2, ..., stores them all with one ordered insert, moves the heads (one round trip),
  * releases the locks, and renders replies and events. The database sees
  * one write per batch; the conversation documents get the heads later,
  * coalesced (conv_checkpoint.c). Without Redis (or a head) the batch
@@ -184,7 +184,7 @@ commit_kick(void)
 		if (i < nblocked)
 			continue;
 		if (d->not_before > now) {
-			/* Unrecorded, its conversation's later ones would pass it. */
+			/* Unrecorded, its conversation's later ones pass it. */
 			if (nblocked == COMMIT_BLOCKED_MAX)
 				break;
 			if (soonest == 0 || d->not_before < soonest)
@@ -242,46 +242,38 @@ commit_run(void *arg)
 	struct conv_lock	*locks;
 	struct cache_pipe	p;
 	struct commit_limits	cl;
-	size_t			*asked;
 	int			*got, heads_ok;
-	size_t			n, i, j, k;
+	size_t			n, i;
 
 	n = commit_group(b, &cv);
 	if ((ids = calloc(n, sizeof(*ids))) == NULL ||
 	    (locks = calloc(n, sizeof(*locks))) == NULL ||
 	    (got = calloc(n, sizeof(*got))) == NULL ||
-	    (live = calloc(n, sizeof(*live))) == NULL ||
-	    (asked = calloc(n, sizeof(*asked))) == NULL)
+	    (live = calloc(n, sizeof(*live))) == NULL)
 		abort();
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		bson_oid_copy(&cv[i].id, &ids[i]);
+		bson_oid_copy(&cv[i].id, &live[i].id);
+	}
 
 	/*
-	 * One round trip: the rate limit, the locks, and the heads of the
-	 * conversations held in-process (pipelined after the locks: a head
-	 * counts only where Redis gave the lock too).
+	 * One round trip: the rate limit, the locks, and the heads
+	 * (pipelined after the locks: a head counts only where Redis gave
+	 * the lock too).
 	 */
 	(void)cache_pipe_begin(&p);
 	commit_limit_queue(b, &p, &cl);
 	conv_trylock_queue(&p, ids, locks, got, n);
-	for (i = 0, k = 0; i < n; i++) {
-		if (got[i]) {
-			asked[k] = i;
-			bson_oid_copy(&cv[i].id, &live[k++].id);
-		}
-	}
-	heads_get_queue(&p, live, k);
+	heads_get_queue(&p, live, n);
 	commit_limit_collect(&p, &cl);
 	conv_trylock_collect(&p, locks, got, n);
-	heads_ok = heads_get_collect(&p, live, k) == 0;
+	heads_ok = heads_get_collect(&p, live, n) == 0;
 	cache_pipe_end(&p);
 
-	for (j = 0; j < k; j++) {
-		i = asked[j];
-		if (!got[i])
-			continue;
-		commit_load(&cv[i], b, heads_ok && locks[i].remote ?
-		    &live[j] : NULL);
+	for (i = 0; i < n; i++) {
+		if (got[i])
+			commit_load(&cv[i], b, heads_ok && locks[i].remote ?
+			    &live[i] : NULL);
 	}
 
 	commit_store(b);
@@ -307,7 +299,6 @@ commit_run(void *arg)
 	free(got);
 	heads_free(live, n);
 	free(live);
-	free(asked);
 }
 
 /* Loop: announce, answer, and requeue what met a busy conversation. */
